@@ -1,0 +1,198 @@
+"""The ``saylau`` command. Every subcommand has ``--help``; arguments override SAYLAU_* ."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from saylau.settings import Settings, load_settings
+
+log = logging.getLogger("saylau")
+
+READ_ONLY_STARTS = ("select", "with", "show", "describe", "desc", "exists", "explain")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (override SAYLAU_* variables)")
+    group.add_argument("--kafka-bootstrap", help="external Kafka host:port (SAYLAU_KAFKA_BOOTSTRAP)")
+    group.add_argument("--warehouse", help="chdb://DIR or clickhouse://host:port/db "
+                                           "(SAYLAU_WAREHOUSE)")
+    group.add_argument("--data-dir", type=Path, help="data folder (SAYLAU_DATA_DIR)")
+    group.add_argument("--registry", type=Path, help="station registry CSV (SAYLAU_REGISTRY)")
+    group.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                       help="SAYLAU_LOG_LEVEL")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saylau", description="Saylau: real-time election-day monitoring for observers.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run everything on one machine (broker, worker, "
+                                        "warehouse, dashboard)")
+    _common(up)
+    up.add_argument("--simulate", action="store_true", help="feed a simulated election day")
+    up.add_argument("--speed", type=float, help="simulated seconds per real second "
+                                                "(SAYLAU_SIMULATE_SPEED)")
+    up.add_argument("--port", type=int, help="dashboard port (SAYLAU_DASHBOARD_PORT)")
+    up.add_argument("--broker-port", type=int, help="embedded broker port (SAYLAU_BROKER_PORT)")
+
+    broker = commands.add_parser("broker", help="run the embedded Kafka-protocol broker and "
+                                                "create the topics")
+    _common(broker)
+    broker.add_argument("--broker-port", type=int, help="SAYLAU_BROKER_PORT")
+
+    worker = commands.add_parser("worker", help="run the stream worker (Faust)")
+    _common(worker)
+
+    dashboard = commands.add_parser("dashboard", help="serve the dashboard")
+    _common(dashboard)
+    dashboard.add_argument("--host", help="SAYLAU_DASHBOARD_HOST")
+    dashboard.add_argument("--port", type=int, help="SAYLAU_DASHBOARD_PORT")
+
+    simulate = commands.add_parser("simulate", help="send (or write) a simulated election day")
+    _common(simulate)
+    simulate.add_argument("--speed", type=float, help="simulated seconds per real second; "
+                                                      "0 = as fast as possible")
+    simulate.add_argument("--seed", type=int, help="SAYLAU_SIMULATE_SEED")
+    simulate.add_argument("--output", type=Path,
+                          help="write JSON lines (topic, key, value) to this file instead of Kafka")
+
+    sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
+    _common(sql)
+    sql.add_argument("query", help="SELECT … ; write $db for the database name")
+    sql.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="bind {NAME:Type} in the query (repeatable)")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    names = set(Settings.model_fields)
+    overrides = {key: value for key, value in vars(args).items() if key in names}
+    if getattr(args, "speed", None) is not None:
+        overrides["simulate_speed"] = args.speed
+    if getattr(args, "seed", None) is not None:
+        overrides["simulate_seed"] = args.seed
+    if getattr(args, "port", None) is not None:
+        overrides["dashboard_port"] = args.port
+    if getattr(args, "host", None) is not None:
+        overrides["dashboard_host"] = args.host
+    return load_settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ValidationError as error:
+        print(f"saylau: invalid settings:\n{_settings_errors(error)}", file=sys.stderr)
+        return 2
+    from saylau.runtime import configure_logging
+
+    configure_logging(settings.log_level)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(settings, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in item["loc"])
+        lines.append(f"  SAYLAU_{name.upper()}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.up import run_up
+
+    run_up(settings, simulate=args.simulate)
+    return 0
+
+
+def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.broker import EmbeddedBroker
+    from saylau.runtime import prepare_topics
+
+    with EmbeddedBroker(settings.broker_port, settings.broker_bin) as broker:
+        prepare_topics(settings, broker.bootstrap)
+        print(f"broker ready on {broker.bootstrap} (Ctrl-C stops it)", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.pause()
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.runtime import load_registry, open_prepared_warehouse, station_index
+    from streams.app import build_app, run_worker
+
+    bootstrap = _require_bootstrap(settings)
+    registry = load_registry(settings)
+    warehouse = open_prepared_warehouse(settings, registry)
+    app = build_app(settings, bootstrap, warehouse, station_index(registry))
+    run_worker(app, settings.log_level.replace("warning", "warn"))
+    warehouse.close()
+    return 0
+
+
+def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    from dashboard.app import create_dashboard
+    from saylau.runtime import load_registry, open_prepared_warehouse
+
+    warehouse = open_prepared_warehouse(settings, load_registry(settings))
+    app = create_dashboard(settings, warehouse)
+    print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
+    app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)
+    return 0
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.runtime import load_registry
+    from saylau.simulation import simulate_to_file, simulate_to_kafka
+
+    registry = load_registry(settings)
+    if args.output:
+        count = simulate_to_file(settings, registry, args.output)
+        print(f"wrote {count} messages to {args.output}")
+        return 0
+    count = simulate_to_kafka(settings, registry, _require_bootstrap(settings))
+    print(f"sent {count} messages")
+    return 0
+
+
+def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    from warehouse.client import WarehouseError, open_warehouse
+
+    if not args.query.strip().lower().startswith(READ_ONLY_STARTS):
+        print("saylau sql: only read-only queries (SELECT, WITH, SHOW, DESCRIBE, EXISTS, "
+              "EXPLAIN)", file=sys.stderr)
+        return 2
+    params = dict(item.split("=", 1) for item in args.param)
+    warehouse = open_warehouse(settings.warehouse, settings.clickhouse_password.get_secret_value())
+    try:
+        frame = warehouse.query_df(args.query, params)
+    except WarehouseError as error:
+        print(f"saylau sql: {error}", file=sys.stderr)
+        return 1
+    finally:
+        warehouse.close()
+    frame.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _require_bootstrap(settings: Settings) -> str:
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    return f"127.0.0.1:{settings.broker_port}"  # the broker `saylau broker` starts
+
+
+COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
+            "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql}

@@ -1,0 +1,51 @@
+"""Start-up steps shared by the commands: registry, warehouse, topics, logging."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pandas as pd
+
+from geo.registry import registry_path_or_generate
+from infra.topics import ensure_topics, topic_names
+from saylau.settings import Settings
+from streams.validation import StationInfo
+from warehouse.client import Warehouse, create_schema, open_warehouse
+from warehouse.queries import load_stations
+
+log = logging.getLogger("saylau")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "aiokafka", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_registry(settings: Settings) -> pd.DataFrame:
+    registry = registry_path_or_generate(settings.registry_path, settings.registry_stations,
+                                         settings.registry_seed)
+    log.info("station registry: %d stations, %d registered voters (%s)", len(registry),
+             int(registry["registered_voters"].sum()), settings.registry_path)
+    return registry
+
+
+def station_index(registry: pd.DataFrame) -> dict[str, StationInfo]:
+    return {sid: StationInfo(str(region), int(voters)) for sid, region, voters in zip(
+        registry["station_id"], registry["region_code"], registry["registered_voters"],
+        strict=True)}
+
+
+def open_prepared_warehouse(settings: Settings, registry: pd.DataFrame) -> Warehouse:
+    """Open the warehouse, create the schema if needed and load the station registry."""
+    warehouse = open_warehouse(settings.warehouse,
+                               settings.clickhouse_password.get_secret_value())
+    create_schema(warehouse)
+    load_stations(warehouse, registry)
+    return warehouse
+
+
+def prepare_topics(settings: Settings, bootstrap: str) -> None:
+    ensure_topics(bootstrap, topic_names(settings.topic_prefix), settings.topic_partitions)

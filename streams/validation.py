@@ -1,0 +1,95 @@
+"""Is a message a valid event? Pure functions: the contract, the registry and the day.
+
+A message that fails gets a :class:`Rejection` with a machine-readable ``reason`` and a
+human ``detail``. Details name fields and rules, never the values sent: a value could be
+personal data typed into the wrong field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from ingest.contract import Assignment, Event, Turnout, parse_event
+
+# Counting goes on through the night: reports are accepted from midnight before the
+# election day until noon after it (local time).
+ACCEPT_AFTER_MIDNIGHT = dt.timedelta(hours=36)
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    region_code: str
+    registered_voters: int
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """The span of event times (UTC) that belong to the election day."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @classmethod
+    def for_election(cls, date: dt.date, tz: ZoneInfo) -> DayWindow:
+        local_midnight = dt.datetime.combine(date, dt.time(0, 0), tzinfo=tz)
+        start = local_midnight.astimezone(dt.UTC)
+        return cls(start, start + ACCEPT_AFTER_MIDNIGHT)
+
+    def contains(self, moment: dt.datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    detail: str
+
+
+def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
+    problems = []
+    for item in error.errors(include_input=False, include_url=False)[:limit]:
+        where = ".".join(str(part) for part in item["loc"]) or "message"
+        problems.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
+
+
+def validate(raw: bytes | None, stations: Mapping[str, StationInfo],
+             window: DayWindow) -> Event | Rejection:
+    """The event in ``raw``, or why it must be rejected."""
+    if not raw:
+        return Rejection("empty_message", "the message has no value")
+    try:
+        event = parse_event(raw)
+    except ValidationError as error:
+        reason = "invalid_json" if _is_json_error(error) else "invalid_event"
+        return Rejection(reason, describe_validation_error(error))
+    return check_rules(event, stations, window) or event
+
+
+def _is_json_error(error: ValidationError) -> bool:
+    return any(item["type"] in {"json_invalid", "json_type"} for item in error.errors())
+
+
+def check_rules(event: Event, stations: Mapping[str, StationInfo],
+                window: DayWindow) -> Rejection | None:
+    """Rules beyond the schema: known stations, the election day, possible numbers."""
+    station = stations.get(event.station_id)
+    if station is None:
+        return Rejection("unknown_station", "station_id is not in the station registry")
+    if not window.contains(event.occurred_at):
+        return Rejection("outside_election_day",
+                         f"occurred_at is outside {window.start:%Y-%m-%d %H:%M}–"
+                         f"{window.end:%Y-%m-%d %H:%M} UTC")
+    if isinstance(event, Turnout) and event.ballots_issued > station.registered_voters:
+        return Rejection("turnout_above_registered",
+                         f"ballots_issued exceeds the station's {station.registered_voters} "
+                         "registered voters")
+    if isinstance(event, Assignment) and event.target_station_id not in stations:
+        return Rejection("unknown_station", "target_station_id is not in the station registry")
+    return None

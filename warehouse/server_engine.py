@@ -1,0 +1,77 @@
+"""The server engine: ClickHouse over the native protocol (clickhouse-driver)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from clickhouse_driver import Client
+from clickhouse_driver.errors import Error as DriverError
+
+from warehouse.client import Row, WarehouseError, WarehouseUrl, with_database
+
+_PARAM = re.compile(r"\{(\w+):[^{}]+\}")
+
+
+def driver_placeholders(sql: str) -> str:
+    """Turn ``{name:Type}`` into the driver's ``%(name)s``: the driver escapes the values.
+
+    ClickHouse 18.16 predates server-side query parameters, so binding happens in the
+    driver; literal ``%`` must be doubled for its pyformat pass.
+    """
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class ServerWarehouse:
+    def __init__(self, spec: WarehouseUrl, url: str, password: str = "") -> None:
+        self.url = url
+        self.database = spec.database
+        self._spec = spec
+        self._password = password
+        self._client = Client(host=spec.host, port=spec.port, user=spec.user, password=password,
+                              connect_timeout=5, send_receive_timeout=60,
+                              settings={"use_numpy": False})
+        self._lock = threading.Lock()  # a driver Client is not safe across threads
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._execute(sql, params)
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        rows, columns = self._execute(sql, params, with_column_types=True)
+        return pd.DataFrame(rows, columns=[name for name, _type in columns])
+
+    def _execute(self, sql: str, params: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        text = with_database(sql, self.database)
+        if params:
+            text = driver_placeholders(text)
+        with self._lock:
+            try:
+                return self._client.execute(text, dict(params) if params else None, **kwargs)
+            except (DriverError, OSError, EOFError) as exc:
+                raise WarehouseError(f"ClickHouse {self._spec.host}:{self._spec.port}: "
+                                     f"{exc}") from exc
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> int:
+        if not rows:
+            return 0
+        statement = f"INSERT INTO $db.{table} ({', '.join(columns)}) VALUES"
+        tuples = [tuple(row[c] for c in columns) for row in rows]
+        self._execute_insert(statement, tuples)
+        return len(tuples)
+
+    def _execute_insert(self, statement: str, tuples: list[tuple]) -> None:
+        with self._lock:
+            try:
+                self._client.execute(with_database(statement, self.database), tuples)
+            except (DriverError, OSError, EOFError) as exc:
+                raise WarehouseError(f"ClickHouse insert: {exc}") from exc
+
+    def reader(self) -> ServerWarehouse:
+        return ServerWarehouse(self._spec, self.url, self._password)
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.disconnect()
