@@ -1,0 +1,69 @@
+"""Run `saylau worker` as a real child process, and wait until it has caught up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from infra.lag import consumer_lag
+from ingest.contract import EVENT_TOPICS
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen([sys.executable, "-m", "saylau", "worker"],
+                                        env=self.env, stdout=log, stderr=log)
+        return self
+
+    def wait_caught_up(self, timeout: float = 120.0) -> None:
+        """Until the group has committed every message of the event topics."""
+        prefix, group = self.env["SAYLAU_TOPIC_PREFIX"], self.env["SAYLAU_WORKER_GROUP"]
+        topics = [f"{prefix}.{name}" for name in EVENT_TOPICS]
+        deadline = time.monotonic() + timeout
+        while (lag := consumer_lag(self.env["SAYLAU_KAFKA_BOOTSTRAP"], group, topics)) > 0:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited ({self.process.returncode}); "
+                                     f"see {self.log_path}:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker still {lag} messages behind after {timeout} s; "
+                                     f"see {self.log_path}:\n{self.tail()}")
+            time.sleep(0.5)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, as an operator would; a worker that ignores it is killed and fails."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+            raise AssertionError(f"worker ignored SIGTERM for {timeout} s:\n{self.tail()}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
