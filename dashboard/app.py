@@ -36,7 +36,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
         refresh_ms=int(settings.dashboard_refresh_seconds * 1000))
     # serve_locally: every script comes from this server, none from a CDN.
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
-               title="Saylau", update_title=None, suppress_callback_exceptions=True)
+               title="Saylau", update_title="", suppress_callback_exceptions=True)
     app.server.config["SAYLAU"] = context
     app.layout = html.Div([dash.page_container], className="saylau")
     return app

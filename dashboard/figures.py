@@ -52,7 +52,9 @@ def turnout_map(regions_geojson: dict[str, Any], summary: pd.DataFrame,
     """
     figure = go.Figure()
     figure.add_trace(go.Choroplethmap(
-        geojson=regions_geojson, locations=summary["region_code"], z=summary["turnout_pct"],
+        # Plain lists, not numpy: 20 values, readable in the page's figure JSON.
+        geojson=regions_geojson, locations=summary["region_code"].tolist(),
+        z=summary["turnout_pct"].tolist(),
         featureidkey="properties.region_code", zmin=0, zmax=100, colorscale="Blues",
         marker={"opacity": 0.75, "line": {"width": 1, "color": "#555"}},
         customdata=summary[["region_name", "ballots", "registered"]].to_numpy(),

@@ -37,7 +37,7 @@ class ClickHouseServer:
             raise ClickHouseServerError(f"clickhouse-server not found: {INSTALL_HINT}")
         (self.folder / "tmp").mkdir(parents=True, exist_ok=True)
         args = ["clickhouse-server", f"--config-file={CONFIG}", "--",
-                f"--path={self.folder}/", f"--tmp_path={self.folder}/tmp/",
+                f"--path={self.folder}/", f"--tmp_path={self.folder}/tmp/",  # noqa: S108
                 f"--tcp_port={self.tcp_port}", f"--http_port={free_port()}",
                 f"--interserver_http_port={free_port()}", "--listen_host=127.0.0.1",
                 f"--logger.log={self.folder}/server.log",

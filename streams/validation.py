@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ingest.contract import Assignment, Event, Turnout, parse_event
 
@@ -50,13 +51,32 @@ class Rejection:
     detail: str
 
 
+# Fields whose keys are chosen by the sender (ballot options): a key may be anything,
+# personal data included, so an error location stops at the field's name.
+SENDER_KEYED_FIELDS = frozenset({"choices", "votes"})
+
+
 def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
     problems = []
     for item in error.errors(include_input=False, include_url=False)[:limit]:
-        where = ".".join(str(part) for part in item["loc"]) or "message"
-        problems.append(f"{where}: {item['msg']}")
+        problems.append(f"{_location(item['loc'])}: {_message(item)}")
     more = error.error_count() - limit
     return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
+
+
+def _location(loc: tuple) -> str:
+    parts: list[str] = []
+    for part in loc:
+        parts.append(str(part))
+        if part in SENDER_KEYED_FIELDS:
+            break
+    return ".".join(parts) or "message"
+
+
+def _message(item: ErrorDetails) -> str:
+    if item["type"] == "union_tag_invalid":  # pydantic's text quotes the tag that was sent
+        return f"kind is not one of {item.get('ctx', {}).get('expected_tags')}"
+    return str(item["msg"])
 
 
 def validate(raw: bytes | None, stations: Mapping[str, StationInfo],

@@ -63,7 +63,11 @@ def parse_warehouse_url(url: str) -> WarehouseUrl:
     if parsed.scheme == "clickhouse":
         if not parsed.hostname:
             raise WarehouseError(f"warehouse URL {url!r} names no host")
-        return WarehouseUrl("clickhouse", host=parsed.hostname, port=parsed.port or 9000,
+        try:
+            port = parsed.port or 9000
+        except ValueError as error:
+            raise WarehouseError(f"warehouse URL names an invalid port: {error}") from error
+        return WarehouseUrl("clickhouse", host=parsed.hostname, port=port,
                             user=unquote(parsed.username or "default"),
                             database=_identifier(parsed.path.strip("/") or "saylau"))
     raise WarehouseError(
@@ -82,8 +86,11 @@ def with_database(sql: str, database: str) -> str:
 
 
 def split_statements(script: str) -> list[str]:
-    """The statements of a SQL script; comments dropped, no statement may contain ';'."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    """The statements of a SQL script, ``--`` comments dropped.
+
+    Only for our own schema file, whose string literals hold no ``--`` and no ``;``.
+    """
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 

@@ -52,7 +52,7 @@ def _headline(numbers, rejected: int) -> list:
 
 def _figure(key: str, value: str, caption: str, test_id: str) -> html.Div:
     return html.Div(className="headline-figure", id=f"{PAGE}-figure-{key}", children=[
-        html.Div(value, className="headline-value", **{"data-testid": test_id}),
+        html.Div(value, className="headline-value", id=f"{PAGE}-value-{test_id}"),
         html.Div(caption, className="headline-caption")])
 
 

@@ -46,10 +46,11 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as expired:
             self.process.kill()
             self.process.wait(5)
-            raise AssertionError(f"worker ignored SIGTERM for {timeout} s:\n{self.tail()}")
+            raise AssertionError(f"worker ignored SIGTERM for {timeout} s:\n"
+                                 f"{self.tail()}") from expired
 
     def kill(self) -> None:
         assert self.process is not None
