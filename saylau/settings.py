@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.election import Election, load_election
+
 # Values that people paste from examples: a deployment that still carries one of these
 # must not start, it would be running with a secret that is published on the internet.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "password", "secret", "placeholder",
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
                           "(synthetic, seeded) if missing")
     registry_stations: int = Field(10_000, ge=20, description="stations in a generated registry")
     registry_seed: int = Field(2026, description="seed of the generated registry")
+    election_file: Path | None = Field(
+        None, description="election definition JSON (ballot options, timetable); unset = a "
+                          "Mazhilis-style ballot on ELECTION_DATE with the times below")
     election_date: dt.date = Field(dt.date(2026, 3, 15), description="the election day")
     election_timezone: str = Field("Asia/Almaty", description="IANA time zone of the election")
     polls_open: dt.time = Field(dt.time(7, 0), description="local time polls open")
@@ -102,6 +107,13 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.election_timezone)
+
+    def election(self) -> Election:
+        """The election definition: the file if one is set, else the defaults on our day."""
+        if self.election_file is not None:
+            return load_election(self.election_file)
+        return Election(date=self.election_date, timezone=self.election_timezone,
+                        polls_open=self.polls_open, polls_close=self.polls_close)
 
 
 def load_settings(**overrides: object) -> Settings:

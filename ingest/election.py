@@ -1,0 +1,82 @@
+"""The election definition: the day, its timetable and the ballot. Data, not code.
+
+The default is a Mazhilis-style party-list election in Kazakhstan; another election is a
+JSON file with the same fields (``load_election``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AGAINST_ALL = "against_all"
+# Exit-poll answers that are not ballot options.
+NON_VOTE_ANSWERS = ("refused", "undecided")
+
+KAZAKHSTAN_PARTIES = {
+    "amanat": "AMANAT",
+    "auyl": "Auyl People's Democratic Patriotic Party",
+    "respublica": "Respublica",
+    "ak_zhol": "Ak Zhol Democratic Party",
+    "qhp": "People's Party of Kazakhstan",
+    "osdp": "Nationwide Social Democratic Party",
+    "baytaq": "Baytaq Green Party",
+}
+
+
+class Election(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "Election of the Mazhilis"
+    date: dt.date = dt.date(2026, 3, 15)
+    timezone: str = "Asia/Almaty"
+    polls_open: dt.time = dt.time(7, 0)
+    polls_close: dt.time = dt.time(20, 0)
+    # Ballot options in ballot order, code -> name; "against_all" is always one of them.
+    options: dict[str, str] = Field(
+        default_factory=lambda: {**KAZAKHSTAN_PARTIES, AGAINST_ALL: "Against all"})
+    # Local times at which the commission publishes official turnout.
+    reporting_times: tuple[dt.time, ...] = tuple(dt.time(h) for h in (10, 12, 14, 16, 18, 20))
+    # Exit-poll numbers may be published only after this local time (default: polls close).
+    exitpoll_embargo_until: dt.time | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, at: dt.time, days: int = 0) -> dt.datetime:
+        """An aware datetime on the election day (plus ``days``) at local time ``at``."""
+        return dt.datetime.combine(self.date + dt.timedelta(days=days), at, tzinfo=self.tz)
+
+    @property
+    def opens_at(self) -> dt.datetime:
+        return self.local(self.polls_open)
+
+    @property
+    def closes_at(self) -> dt.datetime:
+        return self.local(self.polls_close)
+
+    @property
+    def embargo_ends_at(self) -> dt.datetime:
+        return self.local(self.exitpoll_embargo_until or self.polls_close)
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        return tuple(code for code in self.options if code != AGAINST_ALL)
+
+    @property
+    def vote_options(self) -> frozenset[str]:
+        """Codes a protocol may count votes for: the ballot, against_all included."""
+        return frozenset(self.options) | {AGAINST_ALL}
+
+    @property
+    def exitpoll_answers(self) -> frozenset[str]:
+        return self.vote_options | set(NON_VOTE_ANSWERS)
+
+
+def load_election(path: Path) -> Election:
+    return Election.model_validate(json.loads(path.read_text(encoding="utf-8")))
