@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from warehouse.queries import turnout_percent
+from warehouse.state import region_turnout, turnout_percent
 
 COVERED_COLOUR, UNCOVERED_COLOUR = "#2ecc71", "#e74c3c"
 KAZAKHSTAN_CENTRE = {"lat": 48.2, "lon": 67.0}
@@ -35,10 +35,7 @@ def headline(state: pd.DataFrame) -> Headline:
 def region_summary(state: pd.DataFrame, region_names: dict[str, str]) -> pd.DataFrame:
     """Per region: stations, covered, registered, ballots and turnout, from one station snapshot
     (so the map, the table and the headline always add up to the same numbers)."""
-    grouped = state.groupby("region_code", as_index=False).agg(
-        stations=("station_id", "count"), covered=("covered", "sum"),
-        registered=("registered_voters", "sum"), ballots=("ballots", "sum"))
-    grouped["turnout_pct"] = turnout_percent(grouped["ballots"], grouped["registered"])
+    grouped = region_turnout(state).rename(columns={"covered_stations": "covered"})
     grouped["region_name"] = grouped["region_code"].map(region_names).fillna(grouped["region_code"])
     return grouped.sort_values("region_code").reset_index(drop=True)
 

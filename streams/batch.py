@@ -8,12 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.contract import Event, Incident, Turnout
+from ingest.contract import Event, ExitPoll, Protocol
+from streams.rows import event_row, exitpoll_row, protocol_row
+from streams.rules import DEFAULT_BALLOT, Ballot
 from streams.validation import DayWindow, Rejection, StationInfo, validate
 
-EVENT_COLUMNS = ("event_id", "kind", "station_id", "region_code", "observer_id", "occurred_at",
-                 "received_at", "ballots_issued", "registered_voters", "category", "severity",
-                 "payload")
 REJECTED_COLUMNS = ("source_topic", "source_partition", "source_offset", "reason", "detail",
                     "raw", "rejected_at")
 MAX_RAW_KEPT = 65_536  # characters of a rejected message kept for inspection
@@ -30,6 +29,9 @@ class Message:
 @dataclass
 class BatchResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
+    protocols: list[dict[str, Any]] = field(default_factory=list)
+    exitpolls: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
 
@@ -62,25 +64,6 @@ class RecentIds:
             self._ids.popitem(last=False)
 
 
-def event_row(event: Event, raw: bytes, station: StationInfo,
-              received_at: dt.datetime) -> dict[str, Any]:
-    """The archive row of an accepted event: the raw text unchanged plus indexed columns."""
-    return {
-        "event_id": str(event.event_id),
-        "kind": event.kind,
-        "station_id": event.station_id,
-        "region_code": station.region_code,
-        "observer_id": event.observer_id,
-        "occurred_at": event.occurred_at.astimezone(dt.UTC),
-        "received_at": received_at,
-        "ballots_issued": event.ballots_issued if isinstance(event, Turnout) else 0,
-        "registered_voters": (event.registered_voters or 0) if isinstance(event, Turnout) else 0,
-        "category": event.category if isinstance(event, Incident) else "",
-        "severity": event.severity if isinstance(event, Incident) else 0,
-        "payload": raw.decode("utf-8"),
-    }
-
-
 def rejected_row(message: Message, rejection: Rejection,
                  rejected_at: dt.datetime) -> dict[str, Any]:
     raw = (message.value or b"").decode("utf-8", errors="replace")[:MAX_RAW_KEPT]
@@ -96,13 +79,13 @@ def rejected_row(message: Message, rejection: Rejection,
 
 
 def process_batch(messages: Sequence[Message], stations: Mapping[str, StationInfo],
-                  window: DayWindow, recent: RecentIds,
-                  now: dt.datetime) -> BatchResult:
+                  window: DayWindow, recent: RecentIds, now: dt.datetime,
+                  ballot: Ballot = DEFAULT_BALLOT) -> BatchResult:
     """Validate, de-duplicate (within the batch and against ``recent``) and enrich."""
     result = BatchResult()
     in_batch: set[str] = set()
     for message in messages:
-        outcome = validate(message.value, stations, window)
+        outcome = validate(message.value, stations, window, ballot)
         if isinstance(outcome, Rejection):
             result.rejects.append(rejected_row(message, outcome, now))
             continue
@@ -112,5 +95,15 @@ def process_batch(messages: Sequence[Message], stations: Mapping[str, StationInf
             continue
         in_batch.add(event_id)
         assert message.value is not None  # validate() rejects empty messages
-        result.rows.append(event_row(outcome, message.value, stations[outcome.station_id], now))
+        _add_event(result, outcome, message.value, stations[outcome.station_id], now)
     return result
+
+
+def _add_event(result: BatchResult, event: Event, raw: bytes, station: StationInfo,
+               now: dt.datetime) -> None:
+    result.events.append(event)
+    result.rows.append(event_row(event, raw, station.region_code, now))
+    if isinstance(event, Protocol):
+        result.protocols.append(protocol_row(event, station.region_code))
+    elif isinstance(event, ExitPoll):
+        result.exitpolls.append(exitpoll_row(event, station.region_code))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from streams.batch import EVENT_COLUMNS, REJECTED_COLUMNS, BatchResult
+from streams.batch import REJECTED_COLUMNS, BatchResult
+from streams.rows import EVENT_COLUMNS, EXITPOLL_COLUMNS, PROTOCOL_COLUMNS
 from warehouse.client import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,9 @@ class WarehouseSink:
         worker stops without acknowledging the batch and its messages are read again."""
         for attempt in range(1, self.retries + 1):
             try:
+                # Kind tables first, the archive last: the archive decides what "seen" means.
+                self.warehouse.insert_rows("protocols", PROTOCOL_COLUMNS, result.protocols)
+                self.warehouse.insert_rows("exitpolls", EXITPOLL_COLUMNS, result.exitpolls)
                 self.warehouse.insert_rows("events", EVENT_COLUMNS, result.rows)
                 self.warehouse.insert_rows("rejected", REJECTED_COLUMNS, result.rejects)
                 return

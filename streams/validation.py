@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ingest.contract import Assignment, Event, Turnout, parse_event
+from ingest.contract import Event, parse_event
+from streams.rules import DEFAULT_BALLOT, Ballot, Rejection, kind_rule
 
 # Counting goes on through the night: reports are accepted from midnight before the
 # election day until noon after it (local time).
@@ -43,12 +44,6 @@ class DayWindow:
 
     def contains(self, moment: dt.datetime) -> bool:
         return self.start <= moment < self.end
-
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: str
-    detail: str
 
 
 # Fields whose keys are chosen by the sender (ballot options): a key may be anything,
@@ -79,8 +74,8 @@ def _message(item: ErrorDetails) -> str:
     return str(item["msg"])
 
 
-def validate(raw: bytes | None, stations: Mapping[str, StationInfo],
-             window: DayWindow) -> Event | Rejection:
+def validate(raw: bytes | None, stations: Mapping[str, StationInfo], window: DayWindow,
+             ballot: Ballot = DEFAULT_BALLOT) -> Event | Rejection:
     """The event in ``raw``, or why it must be rejected."""
     if not raw:
         return Rejection("empty_message", "the message has no value")
@@ -89,16 +84,16 @@ def validate(raw: bytes | None, stations: Mapping[str, StationInfo],
     except ValidationError as error:
         reason = "invalid_json" if _is_json_error(error) else "invalid_event"
         return Rejection(reason, describe_validation_error(error))
-    return check_rules(event, stations, window) or event
+    return check_rules(event, stations, window, ballot) or event
 
 
 def _is_json_error(error: ValidationError) -> bool:
     return any(item["type"] in {"json_invalid", "json_type"} for item in error.errors())
 
 
-def check_rules(event: Event, stations: Mapping[str, StationInfo],
-                window: DayWindow) -> Rejection | None:
-    """Rules beyond the schema: known stations, the election day, possible numbers."""
+def check_rules(event: Event, stations: Mapping[str, StationInfo], window: DayWindow,
+                ballot: Ballot = DEFAULT_BALLOT) -> Rejection | None:
+    """Rules beyond the schema: known stations, the election day, then the kind's own."""
     station = stations.get(event.station_id)
     if station is None:
         return Rejection("unknown_station", "station_id is not in the station registry")
@@ -106,10 +101,4 @@ def check_rules(event: Event, stations: Mapping[str, StationInfo],
         return Rejection("outside_election_day",
                          f"occurred_at is outside {window.start:%Y-%m-%d %H:%M}–"
                          f"{window.end:%Y-%m-%d %H:%M} UTC")
-    if isinstance(event, Turnout) and event.ballots_issued > station.registered_voters:
-        return Rejection("turnout_above_registered",
-                         f"ballots_issued exceeds the station's {station.registered_voters} "
-                         "registered voters")
-    if isinstance(event, Assignment) and event.target_station_id not in stations:
-        return Rejection("unknown_station", "target_station_id is not in the station registry")
-    return None
+    return kind_rule(event, station.registered_voters, ballot, stations.__contains__)

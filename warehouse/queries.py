@@ -1,6 +1,14 @@
-"""The named queries of Saylau. Each is text shared by both engines; values are bound."""
+"""The named queries of Saylau. Each is text shared by both engines; values are bound.
+
+State queries take ``as_of``: the state as it stood at that moment of event time. They
+read the raw archive, so late and out-of-order events count where they belong, and use
+argMax / uniqExact / GROUP BY event_id, so a resent event can never count twice.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -8,36 +16,114 @@ from warehouse.client import Warehouse, insert_in_chunks
 
 STATION_COLUMNS = ("station_id", "name", "region_code", "district", "settlement", "address",
                    "lat", "lon", "registered_voters")
+END_OF_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
-# Latest turnout per station, and whether any observer's newest check event is a check-in.
-_STATION_TURNOUT = """
-    SELECT station_id, argMaxMerge(ballots) AS ballots
-    FROM $db.station_turnout GROUP BY station_id"""
-_STATION_PRESENCE = """
-    SELECT station_id, toUInt8(countIf(kind = 'checkin') > 0) AS covered
-    FROM (SELECT station_id, observer_id, argMaxMerge(last_kind) AS kind
-          FROM $db.observer_presence GROUP BY station_id, observer_id) AS latest
-    GROUP BY station_id"""
+STATIONS = """
+SELECT station_id, name, region_code, district, settlement, address, lat, lon,
+       registered_voters
+FROM $db.stations FINAL ORDER BY station_id"""
 
-STATION_STATE = f"""
-SELECT station_id, region_code, lat, lon, registered_voters, ballots, covered
-FROM (
-    SELECT station_id, region_code, lat, lon, registered_voters, ballots
-    FROM (SELECT station_id, region_code, lat, lon, registered_voters
-          FROM $db.stations FINAL) AS registry
-    ANY LEFT JOIN ({_STATION_TURNOUT}) AS turnout USING station_id
-) AS with_turnout
-ANY LEFT JOIN ({_STATION_PRESENCE}) AS presence USING station_id
-ORDER BY station_id
-"""
+STATION_TURNOUT = """
+SELECT station_id, source, argMax(ballots_issued, occurred_at) AS ballots,
+       max(occurred_at) AS reported_at
+FROM $db.events
+WHERE kind = 'turnout' AND occurred_at <= {as_of:DateTime}
+GROUP BY station_id, source"""
 
-REGION_TURNOUT = f"""
-SELECT region_code, count() AS stations, sum(registered_voters) AS registered,
-       sum(ballots) AS ballots, sum(covered) AS covered_stations
-FROM ({STATION_STATE}) AS state
-GROUP BY region_code
-ORDER BY region_code
-"""
+# Per station: is any observer's newest check event a check-in; was one expelled.
+STATION_PRESENCE = """
+SELECT station_id, toUInt8(countIf(status = 'checkin') > 0) AS present,
+       toUInt8(countIf(status = 'checkout:removed') > 0) AS removed,
+       max(changed_at) AS changed_at
+FROM (SELECT station_id, observer_id,
+             argMax(if(kind = 'checkin', kind, concat(kind, ':', reason)), occurred_at)
+                 AS status,
+             max(occurred_at) AS changed_at
+      FROM $db.events
+      WHERE kind IN ('checkin', 'checkout') AND occurred_at <= {as_of:DateTime}
+      GROUP BY station_id, observer_id) AS latest
+GROUP BY station_id"""
+
+STATION_ASSIGNMENTS = """
+SELECT target_station_id AS station_id, max(occurred_at) AS assigned_at,
+       argMax(observer_id, occurred_at) AS assigned_observer
+FROM $db.events
+WHERE kind = 'assignment' AND occurred_at <= {as_of:DateTime}
+GROUP BY target_station_id"""
+
+INCIDENTS = """
+SELECT incident_id, station_id, region_code, category, severity, occurred_at,
+       if(verdict = '', 'unverified', verdict) AS status
+FROM (SELECT event_id AS incident_id, any(station_id) AS station_id,
+             any(region_code) AS region_code, any(category) AS category,
+             any(severity) AS severity, any(occurred_at) AS occurred_at
+      FROM $db.events
+      WHERE kind = 'incident' AND occurred_at <= {as_of:DateTime}
+      GROUP BY event_id) AS incident
+ANY LEFT JOIN (
+      SELECT incident_id, argMax(verdict, occurred_at) AS verdict
+      FROM $db.events
+      WHERE kind = 'review' AND occurred_at <= {as_of:DateTime}
+      GROUP BY incident_id) AS review USING incident_id
+ORDER BY occurred_at, incident_id"""
+
+EXITPOLL_TALLIES = """
+SELECT region_code, station_id, option, sum(count) AS answers
+FROM (SELECT event_id, any(region_code) AS region_code, any(station_id) AS station_id,
+             any(options) AS options, any(counts) AS counts
+      FROM $db.exitpolls
+      WHERE occurred_at <= {as_of:DateTime}
+      GROUP BY event_id) AS batches
+ARRAY JOIN options AS option, counts AS count
+GROUP BY region_code, station_id, option
+ORDER BY region_code, station_id, option"""
+
+LATEST_PROTOCOLS = """
+SELECT station_id, source, any(region_code) AS region_code,
+       argMax(event_id, occurred_at) AS event_id, max(occurred_at) AS occurred_at,
+       argMax(registered, occurred_at) AS registered,
+       argMax(ballots_received, occurred_at) AS ballots_received,
+       argMax(ballots_issued, occurred_at) AS ballots_issued,
+       argMax(ballots_cast, occurred_at) AS ballots_cast,
+       argMax(invalid, occurred_at) AS invalid,
+       argMax(options, occurred_at) AS options,
+       argMax(votes, occurred_at) AS votes
+FROM $db.protocols
+WHERE occurred_at <= {as_of:DateTime}
+GROUP BY station_id, source
+ORDER BY station_id, source"""
+
+TURNOUT_HISTORY = """
+SELECT event_id, any(station_id) AS station_id, any(source) AS source,
+       any(occurred_at) AS occurred_at, any(ballots_issued) AS ballots
+FROM $db.events
+WHERE kind = 'turnout' AND station_id IN {stations:Array(String)}
+      AND occurred_at <= {as_of:DateTime}
+GROUP BY event_id
+ORDER BY station_id, occurred_at, event_id"""
+
+TURNOUT_BUCKETS = """
+SELECT region_code, station_id, bucket, maxMerge(ballots) AS ballots
+FROM $db.turnout_15m
+WHERE source = {source:String} AND bucket <= {as_of:DateTime}
+GROUP BY region_code, station_id, bucket
+ORDER BY station_id, bucket"""
+
+INCIDENT_BUCKETS = """
+SELECT region_code, category, bucket, uniqExactMerge(incidents) AS incidents
+FROM $db.incidents_15m
+WHERE bucket <= {as_of:DateTime}
+GROUP BY region_code, category, bucket
+ORDER BY region_code, bucket, category"""
+
+ALERTS = """
+SELECT alert_id, any(kind) AS kind, any(region_code) AS region_code,
+       any(station_id) AS station_id, any(occurred_at) AS occurred_at,
+       any(value) AS value, any(threshold) AS threshold, any(detail) AS detail
+FROM $db.alerts
+WHERE occurred_at <= {as_of:DateTime}
+GROUP BY alert_id
+ORDER BY occurred_at, alert_id"""
 
 EVENT_COUNTS = """
 SELECT kind, uniqExact(event_id) AS events FROM $db.events GROUP BY kind ORDER BY kind
@@ -50,6 +136,10 @@ SELECT reason, count() AS messages FROM $db.rejected FINAL GROUP BY reason ORDER
 LATEST_EVENT_TIME = "SELECT max(occurred_at) AS latest FROM $db.events"
 
 
+def _as_of(as_of: dt.datetime | None) -> dict[str, Any]:
+    return {"as_of": (as_of or END_OF_TIME).astimezone(dt.UTC)}
+
+
 def load_stations(wh: Warehouse, registry: pd.DataFrame) -> int:
     """Copy the registry into the warehouse (re-loading the same registry changes nothing)."""
     records = registry[list(STATION_COLUMNS)].to_dict("records")
@@ -59,21 +149,57 @@ def load_stations(wh: Warehouse, registry: pd.DataFrame) -> int:
     return insert_in_chunks(wh, "stations", STATION_COLUMNS, records)
 
 
-def station_state(wh: Warehouse) -> pd.DataFrame:
-    return _as_ints(wh.query_df(STATION_STATE), ["registered_voters", "ballots", "covered"])
+def stations(wh: Warehouse) -> pd.DataFrame:
+    return _as_ints(wh.query_df(STATIONS), ["registered_voters"])
 
 
-def region_turnout(wh: Warehouse) -> pd.DataFrame:
-    frame = _as_ints(wh.query_df(REGION_TURNOUT),
-                     ["stations", "registered", "ballots", "covered_stations"])
-    frame["turnout_pct"] = turnout_percent(frame["ballots"], frame["registered"])
-    return frame
+def station_turnout(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return _as_ints(wh.query_df(STATION_TURNOUT, _as_of(as_of)), ["ballots"])
 
 
-def turnout_percent(ballots: pd.Series, registered: pd.Series) -> pd.Series:
-    """Turnout in percent, rounded to 0.1, the figure every page shows."""
-    share = ballots.astype("float64") * 100.0 / registered.where(registered > 0)
-    return share.fillna(0.0).round(1)
+def station_presence(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return _as_ints(wh.query_df(STATION_PRESENCE, _as_of(as_of)), ["present", "removed"])
+
+
+def station_assignments(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return wh.query_df(STATION_ASSIGNMENTS, _as_of(as_of))
+
+
+def incidents(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return _as_ints(wh.query_df(INCIDENTS, _as_of(as_of)), ["severity"])
+
+
+def exitpoll_tallies(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return _as_ints(wh.query_df(EXITPOLL_TALLIES, _as_of(as_of)), ["answers"])
+
+
+def latest_protocols(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    frame = wh.query_df(LATEST_PROTOCOLS, _as_of(as_of))
+    numbers = ["registered", "ballots_received", "ballots_issued", "ballots_cast", "invalid"]
+    frame = _as_ints(frame, numbers)
+    frame["votes"] = [dict(zip(o, (int(v) for v in c), strict=True))
+                      for o, c in zip(frame["options"], frame["votes"], strict=True)]
+    return frame.drop(columns=["options"])
+
+
+def turnout_history(wh: Warehouse, station_ids: list[str],
+                    as_of: dt.datetime | None = None) -> pd.DataFrame:
+    params = {**_as_of(as_of), "stations": list(station_ids)}
+    return _as_ints(wh.query_df(TURNOUT_HISTORY, params), ["ballots"])
+
+
+def turnout_buckets(wh: Warehouse, source: str = "observer_count",
+                    as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return _as_ints(wh.query_df(TURNOUT_BUCKETS, {**_as_of(as_of), "source": source}),
+                    ["ballots"])
+
+
+def incident_buckets(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return _as_ints(wh.query_df(INCIDENT_BUCKETS, _as_of(as_of)), ["incidents"])
+
+
+def alerts(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    return wh.query_df(ALERTS, _as_of(as_of))
 
 
 def event_counts(wh: Warehouse) -> dict[str, int]:
@@ -84,6 +210,14 @@ def event_counts(wh: Warehouse) -> dict[str, int]:
 def rejected_counts(wh: Warehouse) -> dict[str, int]:
     frame = wh.query_df(REJECTED_COUNTS)
     return {str(k): int(v) for k, v in zip(frame["reason"], frame["messages"], strict=True)}
+
+
+def latest_event_time(wh: Warehouse) -> dt.datetime | None:
+    value = wh.query_df(LATEST_EVENT_TIME)["latest"].iloc[0]
+    stamp = pd.Timestamp(value)
+    if pd.isna(stamp) or stamp.year < 2000:  # ClickHouse's max() of nothing is 1970
+        return None
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
 def _as_ints(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

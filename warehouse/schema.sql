@@ -17,8 +17,14 @@ CREATE TABLE IF NOT EXISTS $db.events (
     received_at DateTime('UTC'),
     ballots_issued UInt32,
     registered_voters UInt32,
+    source String,
+    role String,
+    reason String,
     category String,
     severity UInt8,
+    incident_id String,
+    verdict String,
+    target_station_id String,
     payload String
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(occurred_at)
@@ -51,36 +57,83 @@ CREATE TABLE IF NOT EXISTS $db.stations (
 ) ENGINE = ReplacingMergeTree()
 ORDER BY station_id;
 
--- Latest state per station. Aggregate states of argMax/max are idempotent, so a
--- duplicate or late event can never inflate them: the newest event time wins.
-CREATE TABLE IF NOT EXISTS $db.station_turnout (
+-- Protocols (observer copies and official results). One row per event; the latest per
+-- (station, source) by event time is the one that counts. Votes as parallel arrays.
+CREATE TABLE IF NOT EXISTS $db.protocols (
+    event_id String,
+    station_id String,
+    region_code String,
+    source String,
+    occurred_at DateTime('UTC'),
+    registered UInt32,
+    ballots_received UInt32,
+    ballots_issued UInt32,
+    ballots_cast UInt32,
+    invalid UInt32,
+    options Array(String),
+    votes Array(UInt32)
+) ENGINE = ReplacingMergeTree()
+ORDER BY (station_id, source, event_id);
+
+-- Exit-poll interview batches: tallies are sums over distinct event_ids.
+CREATE TABLE IF NOT EXISTS $db.exitpolls (
+    event_id String,
+    station_id String,
+    region_code String,
+    occurred_at DateTime('UTC'),
+    window_start DateTime('UTC'),
+    window_end DateTime('UTC'),
+    interviews UInt32,
+    options Array(String),
+    counts Array(UInt32)
+) ENGINE = ReplacingMergeTree()
+ORDER BY (station_id, event_id);
+
+-- Per-station turnout by 15-minute bucket of event time: the highest cumulative count
+-- reported in the bucket (a max, so a duplicate or late report cannot distort it).
+CREATE TABLE IF NOT EXISTS $db.turnout_15m (
     region_code String,
     station_id String,
-    ballots AggregateFunction(argMax, UInt32, DateTime('UTC')),
-    reported_at AggregateFunction(max, DateTime('UTC'))
+    source String,
+    bucket DateTime('UTC'),
+    ballots AggregateFunction(max, UInt32)
 ) ENGINE = AggregatingMergeTree()
-ORDER BY (region_code, station_id);
+ORDER BY (region_code, bucket, station_id, source);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS $db.station_turnout_mv TO $db.station_turnout AS
-SELECT region_code, station_id,
-       argMaxState(ballots_issued, occurred_at) AS ballots,
-       maxState(occurred_at) AS reported_at
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.turnout_15m_mv TO $db.turnout_15m AS
+SELECT region_code, station_id, source, toStartOfFifteenMinutes(occurred_at) AS bucket,
+       maxState(ballots_issued) AS ballots
 FROM $db.events
 WHERE kind = 'turnout'
-GROUP BY region_code, station_id;
+GROUP BY region_code, station_id, source, bucket;
 
--- Presence per observer at a station: the kind of their newest check-in/check-out.
-CREATE TABLE IF NOT EXISTS $db.observer_presence (
+-- Incidents per region, category and 15-minute bucket, counted by distinct event_id.
+CREATE TABLE IF NOT EXISTS $db.incidents_15m (
+    region_code String,
+    category String,
+    bucket DateTime('UTC'),
+    incidents AggregateFunction(uniqExact, String)
+) ENGINE = AggregatingMergeTree()
+ORDER BY (region_code, bucket, category);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.incidents_15m_mv TO $db.incidents_15m AS
+SELECT region_code, category, toStartOfFifteenMinutes(occurred_at) AS bucket,
+       uniqExactState(event_id) AS incidents
+FROM $db.events
+WHERE kind = 'incident'
+GROUP BY region_code, category, bucket;
+
+-- Alerts raised by the worker. alert_id is derived from what the alert is about, so
+-- raising the same alert again (a re-delivered batch, a replay) replaces it.
+CREATE TABLE IF NOT EXISTS $db.alerts (
+    alert_id String,
+    kind String,
     region_code String,
     station_id String,
-    observer_id String,
-    last_kind AggregateFunction(argMax, String, DateTime('UTC'))
-) ENGINE = AggregatingMergeTree()
-ORDER BY (region_code, station_id, observer_id);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS $db.observer_presence_mv TO $db.observer_presence AS
-SELECT region_code, station_id, observer_id,
-       argMaxState(kind, occurred_at) AS last_kind
-FROM $db.events
-WHERE kind IN ('checkin', 'checkout')
-GROUP BY region_code, station_id, observer_id;
+    occurred_at DateTime('UTC'),
+    raised_at DateTime('UTC'),
+    value Float64,
+    threshold Float64,
+    detail String
+) ENGINE = ReplacingMergeTree()
+ORDER BY alert_id;

@@ -7,7 +7,8 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.app import current_context
 from dashboard.figures import headline, region_summary, turnout_map
-from warehouse.queries import rejected_counts, station_state
+from warehouse.queries import rejected_counts
+from warehouse.state import station_state
 
 dash.register_page(__name__, path="/", title="Saylau — wall", name="Wall")
 

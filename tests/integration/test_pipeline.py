@@ -17,7 +17,8 @@ from ingest.producer import EventProducer
 from tests.integration.events import at, encode, event
 from tests.integration.worker import WorkerProcess
 from warehouse.client import open_warehouse
-from warehouse.queries import event_counts, region_turnout, rejected_counts, station_state
+from warehouse.queries import event_counts, rejected_counts
+from warehouse.state import region_turnout, station_state
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(400)]
 
@@ -142,7 +143,8 @@ def test_known_events_give_exact_counts_in_the_warehouse_and_rejected_topic(
         assert int(state["covered"].sum()) == 25
         latest = state.loc[list(day.latest_ballots), "ballots"].to_dict()
         assert latest == day.latest_ballots
-        assert_region_turnout_matches(region_turnout(warehouse), registry, day.latest_ballots)
+        assert_region_turnout_matches(region_turnout(state.reset_index()), registry,
+                                      day.latest_ballots)
     finally:
         warehouse.close()
     assert rejected_topic_reasons(broker.bootstrap, f"{topic_prefix}.rejected") == \

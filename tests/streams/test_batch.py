@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streams.batch import (
-    EVENT_COLUMNS,
     MAX_RAW_KEPT,
     REJECTED_COLUMNS,
     Message,
     RecentIds,
     process_batch,
 )
+from streams.rows import EVENT_COLUMNS
 from streams.validation import DayWindow, StationInfo
 
 ALMATY = ZoneInfo("Asia/Almaty")
