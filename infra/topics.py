@@ -7,13 +7,13 @@ import logging
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from ingest.contract import EVENT_TOPICS, REJECTED_TOPIC
+from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
 
 log = logging.getLogger(__name__)
 
 
 def topic_names(prefix: str = "saylau") -> list[str]:
-    return [f"{prefix}.{suffix}" for suffix in (*EVENT_TOPICS, REJECTED_TOPIC)]
+    return [f"{prefix}.{suffix}" for suffix in (*EVENT_TOPICS, REJECTED_TOPIC, ALERTS_TOPIC)]
 
 
 def ensure_topics(bootstrap: str, names: list[str], partitions: int,

@@ -30,6 +30,7 @@ KIND_TOPIC = {
 }
 EVENT_TOPICS = tuple(dict.fromkeys(KIND_TOPIC.values()))
 REJECTED_TOPIC = "rejected"
+ALERTS_TOPIC = "alerts"
 
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["KAZ011-0457"])]
 ActorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", examples=["obs-20931"])]

@@ -59,11 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="send (or write) a simulated election day")
     _common(simulate)
-    simulate.add_argument("--speed", type=float, help="simulated seconds per real second; "
-                                                      "0 = as fast as possible")
+
+    def speed(text: str) -> float:
+        return 0.0 if text.strip().lower() == "max" else float(text)
+
+    simulate.add_argument("--speed", type=speed, help="simulated seconds per real second, e.g. "
+                          "60 = 13 hours in 13 minutes; max or 0 = as fast as possible "
+                          "(SAYLAU_SIMULATE_SPEED)")
     simulate.add_argument("--seed", type=int, help="SAYLAU_SIMULATE_SEED")
-    simulate.add_argument("--output", type=Path,
-                          help="write JSON lines (topic, key, value) to this file instead of Kafka")
+    simulate.add_argument("--stations", type=int, metavar="N", help="simulate a synthetic "
+                          "registry of N stations (N x 1200 voters) instead of the configured one")
+    where = simulate.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, metavar="FILE", help="write JSON lines (sent_at, "
+                       "topic, key, value) to FILE and the ground truth to FILE's .truth.json, "
+                       "instead of sending to Kafka")
+    where.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                       help="send a day written with --output to Kafka, paced by --speed")
+    for noise, meaning in (("duplicate", "sent twice"), ("late", "delivered 10 min-3 h late"),
+                           ("out-of-order", "overtaken by the station's next event"),
+                           ("malformed", "first sent truncated or garbled")):
+        simulate.add_argument(f"--{noise}-rate", type=float, metavar="R",
+                              help=f"share of events {meaning}")
+    simulate.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                          help="progress bar on stderr (default: when stderr is a terminal)")
 
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
@@ -143,15 +161,15 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         load_registry,
         open_prepared_warehouse,
         prepare_topics,
-        station_index,
     )
     from streams.app import build_app, run_worker
 
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     bootstrap = _require_bootstrap(settings)
     prepare_topics(settings, bootstrap)  # Kafka with auto-creation off needs them first
     registry = load_registry(settings)
     warehouse = open_prepared_warehouse(settings, registry)
-    app = build_app(settings, bootstrap, warehouse, station_index(registry))
+    app = build_app(settings, bootstrap, warehouse, registry)
     run_worker(app, settings.log_level.replace("warning", "warn"))
     warehouse.close()
     return 0
@@ -169,17 +187,14 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from saylau.runtime import load_registry
-    from saylau.simulation import simulate_to_file, simulate_to_kafka
+    from saylau.simulation import SimulateOptions, run_simulate
 
-    registry = load_registry(settings)
-    if args.output:
-        count = simulate_to_file(settings, registry, args.output)
-        print(f"wrote {count} messages to {args.output}")
-        return 0
-    count = simulate_to_kafka(settings, registry, _require_bootstrap(settings))
-    print(f"sent {count} messages")
-    return 0
+    rates = {"duplicate": args.duplicate_rate, "late": args.late_rate,
+             "out_of_order": args.out_of_order_rate, "malformed": args.malformed_rate}
+    options = SimulateOptions(
+        stations=args.stations, output=args.output, source=args.source, progress=args.progress,
+        noise={name: rate for name, rate in rates.items() if rate is not None})
+    return run_simulate(settings, options, lambda: _require_bootstrap(settings))
 
 
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,7 +10,10 @@ import pandas as pd
 from geo.registry import registry_path_or_generate
 from infra.topics import ensure_topics, topic_names
 from saylau.settings import Settings
-from streams.validation import StationInfo
+from streams.validation import station_index
+
+__all__ = ["configure_logging", "load_registry", "open_prepared_warehouse", "prepare_topics",
+           "station_index"]
 from warehouse.client import Warehouse, create_schema, open_warehouse
 from warehouse.queries import load_stations
 
@@ -30,12 +33,6 @@ def load_registry(settings: Settings) -> pd.DataFrame:
     log.info("station registry: %d stations, %d registered voters (%s)", len(registry),
              int(registry["registered_voters"].sum()), settings.registry_path)
     return registry
-
-
-def station_index(registry: pd.DataFrame) -> dict[str, StationInfo]:
-    return {sid: StationInfo(str(region), int(voters)) for sid, region, voters in zip(
-        registry["station_id"], registry["region_code"], registry["registered_voters"],
-        strict=True)}
 
 
 def open_prepared_warehouse(settings: Settings, registry: pd.DataFrame) -> Warehouse:

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
 
+    # --- Alerts (thresholds) ------------------------------------------------------------
+    alert_burst_incidents: int = Field(
+        5, ge=1, description="incidents in one region within 15 minutes that make a burst")
+    alert_turnout_jump_pct: float = Field(
+        15.0, gt=0, description="turnout rise within an hour, in % of registered voters, "
+                                "that raises an alert")
+    alert_uncovered_minutes: int = Field(
+        30, ge=0, description="minutes after opening a station may stay without observer")
+
     # --- Dashboard ---------------------------------------------------------------------
     dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
     dashboard_port: int = Field(8050, description="port of the dashboard")

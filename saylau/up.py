@@ -16,7 +16,6 @@ from saylau.runtime import (
     load_registry,
     open_prepared_warehouse,
     prepare_topics,
-    station_index,
 )
 from saylau.settings import Settings
 from saylau.simulation import start_simulator_thread
@@ -40,7 +39,7 @@ def run_up(settings: Settings, simulate: bool = False) -> None:
             start_simulator_thread(settings, registry, bootstrap, stop)
         print(f"Saylau is up: dashboard on http://{settings.dashboard_host}:"
               f"{settings.dashboard_port}/ (Ctrl-C stops everything)", flush=True)
-        run_worker(build_app(settings, bootstrap, warehouse, station_index(registry)),
+        run_worker(build_app(settings, bootstrap, warehouse, registry),
                    settings.log_level.replace("warning", "warn"))
     print("Saylau stopped.", flush=True)
 

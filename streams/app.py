@@ -6,23 +6,28 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+import os
 from typing import Any
 
 import faust
+import pandas as pd
 
-from ingest.contract import EVENT_TOPICS, REJECTED_TOPIC
+from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
 from saylau.settings import Settings
+from streams.alerting import AlertMonitor, Thresholds
 from streams.batch import BatchResult, Message, RecentIds, process_batch
+from streams.rules import Ballot
 from streams.sink import WarehouseSink
-from streams.validation import DayWindow, StationInfo
+from streams.validation import DayWindow, station_index
 from warehouse.client import Warehouse
 
 log = logging.getLogger(__name__)
 
+EXIT_STORE_FAILED = 70  # EX_SOFTWARE: the worker stopped because a batch could not be stored
+
 
 def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
-              stations: Mapping[str, StationInfo]) -> faust.App:
+              registry: pd.DataFrame) -> faust.App:
     rebalance = settings.worker_rebalance_seconds
     app = faust.App(
         settings.worker_group,
@@ -46,9 +51,24 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
                        key_serializer="raw", value_serializer="raw", allow_empty=True)
     rejected_topic = app.topic(f"{prefix}.{REJECTED_TOPIC}", key_serializer="raw",
                                value_serializer="raw")
-    window = DayWindow.for_election(settings.election_date, settings.tz)
+    alerts_topic = app.topic(f"{prefix}.{ALERTS_TOPIC}", key_serializer="raw",
+                             value_serializer="raw")
+    election = settings.election()
+    window = DayWindow.for_election(election.date, election.tz)
+    ballot = Ballot.of(election)
+    stations = station_index(registry)
     sink = WarehouseSink(warehouse)
+    monitor = AlertMonitor(warehouse, registry, election.opens_at, Thresholds(
+        settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
+        settings.alert_uncovered_minutes))
     recent = RecentIds()
+
+    def store(result: BatchResult) -> list[dict[str, Any]]:
+        """Blocking: the batch, then the alerts it changes. Runs in an executor."""
+        sink.write(result)
+        alert_rows = monitor.judge(result.events)
+        sink.write_alerts(alert_rows)
+        return alert_rows
 
     @app.agent(source, name="saylau.ingest")
     async def ingest(stream: faust.StreamT) -> None:
@@ -56,28 +76,46 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
         batches = stream.take_events(  # type: ignore[attr-defined]
             settings.worker_batch_size, within=settings.worker_batch_seconds)
         async for events in batches:
-            messages = [Message(e.message.topic, e.message.partition, e.message.offset,
-                                e.value) for e in events]
-            result = process_batch(messages, stations, window, recent, dt.datetime.now(dt.UTC))
-            # ClickHouse calls block: run them off the event loop.
-            await loop.run_in_executor(None, sink.write, result)
-            recent.add_all(result.event_ids)
-            await _publish_rejections(rejected_topic, result)
-            _log_batch(result)
+            try:
+                await handle(events, loop)
+            except Exception:
+                # Faust would acknowledge the batch while restarting the agent, losing it.
+                # Stop at once instead: nothing is committed, the batch is read again.
+                log.critical("cannot store a batch; stopping without acknowledging it",
+                             exc_info=True)
+                os._exit(EXIT_STORE_FAILED)
+
+    async def handle(events: list[Any], loop: asyncio.AbstractEventLoop) -> None:
+        messages = [Message(e.message.topic, e.message.partition, e.message.offset, e.value)
+                    for e in events]
+        result = process_batch(messages, stations, window, recent, dt.datetime.now(dt.UTC),
+                               ballot)
+        # ClickHouse calls block: run them off the event loop. The batch is acknowledged
+        # (its offsets committed) only after the loop body: stored first, then acked.
+        alert_rows = await loop.run_in_executor(None, store, result)
+        recent.add_all(result.event_ids)
+        await _publish(rejected_topic, result.rejects, "source_topic")
+        await _publish(alerts_topic, alert_rows, "alert_id")
+        _log_batch(result, len(alert_rows))
 
     return app
 
 
-async def _publish_rejections(topic: Any, result: BatchResult) -> None:
-    for row in result.rejects:
-        record = {**row, "rejected_at": row["rejected_at"].isoformat()}
-        await topic.send(key=row["source_topic"].encode(),
-                         value=json.dumps(record, ensure_ascii=False).encode())
+async def _publish(topic: Any, rows: list[dict[str, Any]], key: str) -> None:
+    for row in rows:
+        await topic.send(key=str(row[key]).encode(),
+                         value=json.dumps(row, default=_iso, ensure_ascii=False).encode())
 
 
-def _log_batch(result: BatchResult) -> None:
-    log.info("batch: %d events stored, %d duplicates dropped, %d rejected",
-             len(result.rows), result.duplicates, len(result.rejects))
+def _iso(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _log_batch(result: BatchResult, alert_rows: int) -> None:
+    log.info("batch: %d events stored, %d duplicates dropped, %d rejected, %d alert rows",
+             len(result.rows), result.duplicates, len(result.rejects), alert_rows)
 
 
 def run_worker(app: faust.App, loglevel: str = "info") -> None:

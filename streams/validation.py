@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -27,6 +28,13 @@ ACCEPT_AFTER_MIDNIGHT = dt.timedelta(hours=36)
 class StationInfo:
     region_code: str
     registered_voters: int
+
+
+def station_index(registry: pd.DataFrame) -> dict[str, StationInfo]:
+    """station_id -> what validation needs to know of it, from a registry frame."""
+    return {sid: StationInfo(str(region), int(voters)) for sid, region, voters in zip(
+        registry["station_id"], registry["region_code"], registry["registered_voters"],
+        strict=True)}
 
 
 @dataclass(frozen=True)

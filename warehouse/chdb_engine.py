@@ -26,9 +26,18 @@ def _json_value(value: Any) -> Any:
 
 
 def _param_value(value: Any) -> Any:
+    """A value in the text form ClickHouse parses for a typed ``{name:Type}`` parameter."""
     if isinstance(value, dt.datetime):
         return _json_value(value)
+    if isinstance(value, list | tuple):  # Array(T): quoted elements, parsed as data
+        return "[" + ",".join(_quoted(item) for item in value) + "]"
     return value
+
+
+def _quoted(item: Any) -> str:
+    if isinstance(item, str):
+        return "'" + item.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(_param_value(item))
 
 
 class ChdbWarehouse:

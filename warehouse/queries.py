@@ -1,5 +1,8 @@
 """The named queries of Saylau. Each is text shared by both engines; values are bound.
 
+A rule for every query here: an alias never reuses the name of a column filtered in the
+same SELECT (ClickHouse lets aliases shadow columns in WHERE); filters go in a subquery.
+
 State queries take ``as_of``: the state as it stood at that moment of event time. They
 read the raw archive, so late and out-of-order events count where they belong, and use
 argMax / uniqExact / GROUP BY event_id, so a resent event can never count twice.
@@ -8,6 +11,7 @@ argMax / uniqExact / GROUP BY event_id, so a resent event can never count twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -57,8 +61,8 @@ SELECT incident_id, station_id, region_code, category, severity, occurred_at,
 FROM (SELECT event_id AS incident_id, any(station_id) AS station_id,
              any(region_code) AS region_code, any(category) AS category,
              any(severity) AS severity, any(occurred_at) AS occurred_at
-      FROM $db.events
-      WHERE kind = 'incident' AND occurred_at <= {as_of:DateTime}
+      FROM (SELECT * FROM $db.events
+            WHERE kind = 'incident' AND occurred_at <= {as_of:DateTime})
       GROUP BY event_id) AS incident
 ANY LEFT JOIN (
       SELECT incident_id, argMax(verdict, occurred_at) AS verdict
@@ -71,8 +75,7 @@ EXITPOLL_TALLIES = """
 SELECT region_code, station_id, option, sum(count) AS answers
 FROM (SELECT event_id, any(region_code) AS region_code, any(station_id) AS station_id,
              any(options) AS options, any(counts) AS counts
-      FROM $db.exitpolls
-      WHERE occurred_at <= {as_of:DateTime}
+      FROM (SELECT * FROM $db.exitpolls WHERE occurred_at <= {as_of:DateTime})
       GROUP BY event_id) AS batches
 ARRAY JOIN options AS option, counts AS count
 GROUP BY region_code, station_id, option
@@ -80,7 +83,7 @@ ORDER BY region_code, station_id, option"""
 
 LATEST_PROTOCOLS = """
 SELECT station_id, source, any(region_code) AS region_code,
-       argMax(event_id, occurred_at) AS event_id, max(occurred_at) AS occurred_at,
+       argMax(event_id, occurred_at) AS event_id, max(occurred_at) AS reported_at,
        argMax(registered, occurred_at) AS registered,
        argMax(ballots_received, occurred_at) AS ballots_received,
        argMax(ballots_issued, occurred_at) AS ballots_issued,
@@ -88,17 +91,18 @@ SELECT station_id, source, any(region_code) AS region_code,
        argMax(invalid, occurred_at) AS invalid,
        argMax(options, occurred_at) AS options,
        argMax(votes, occurred_at) AS votes
-FROM $db.protocols
-WHERE occurred_at <= {as_of:DateTime}
+FROM (SELECT * FROM $db.protocols
+      WHERE occurred_at <= {as_of:DateTime}
+            AND (empty({stations:Array(String)}) OR has({stations:Array(String)}, station_id)))
 GROUP BY station_id, source
 ORDER BY station_id, source"""
 
 TURNOUT_HISTORY = """
 SELECT event_id, any(station_id) AS station_id, any(source) AS source,
        any(occurred_at) AS occurred_at, any(ballots_issued) AS ballots
-FROM $db.events
-WHERE kind = 'turnout' AND station_id IN {stations:Array(String)}
-      AND occurred_at <= {as_of:DateTime}
+FROM (SELECT * FROM $db.events
+      WHERE kind = 'turnout' AND has({stations:Array(String)}, station_id)
+            AND occurred_at <= {as_of:DateTime})
 GROUP BY event_id
 ORDER BY station_id, occurred_at, event_id"""
 
@@ -117,13 +121,35 @@ GROUP BY region_code, category, bucket
 ORDER BY region_code, bucket, category"""
 
 ALERTS = """
-SELECT alert_id, any(kind) AS kind, any(region_code) AS region_code,
-       any(station_id) AS station_id, any(occurred_at) AS occurred_at,
-       any(value) AS value, any(threshold) AS threshold, any(detail) AS detail
+SELECT alert_id, argMax(kind, version) AS kind, argMax(region_code, version) AS region_code,
+       argMax(station_id, version) AS station_id, argMax(occurred_at, version) AS occurred_at,
+       argMax(value, version) AS value, argMax(threshold, version) AS threshold,
+       argMax(detail, version) AS detail
 FROM $db.alerts
-WHERE occurred_at <= {as_of:DateTime}
 GROUP BY alert_id
+HAVING argMax(active, version) = 1 AND occurred_at <= {as_of:DateTime}
 ORDER BY occurred_at, alert_id"""
+
+ACTIVE_ALERTS = """
+SELECT alert_id, any(kind) AS kind, any(region_code) AS region_code,
+       any(station_id) AS station_id, argMax(occurred_at, version) AS occurred_at
+FROM (SELECT * FROM $db.alerts
+      WHERE kind = {kind:String} AND (has({stations:Array(String)}, station_id)
+                                       OR has({regions:Array(String)}, region_code)))
+GROUP BY alert_id
+HAVING argMax(active, version) = 1"""
+
+INCIDENT_TIMES = """
+SELECT event_id, any(region_code) AS region_code, any(occurred_at) AS occurred_at
+FROM (SELECT * FROM $db.events
+      WHERE kind = 'incident' AND has({regions:Array(String)}, region_code)
+            AND occurred_at >= {start:DateTime} AND occurred_at < {end:DateTime})
+GROUP BY event_id
+ORDER BY occurred_at, event_id"""
+
+CHECKED_IN_BY = """
+SELECT DISTINCT station_id FROM $db.events
+WHERE kind = 'checkin' AND occurred_at <= {deadline:DateTime}"""
 
 EVENT_COUNTS = """
 SELECT kind, uniqExact(event_id) AS events FROM $db.events GROUP BY kind ORDER BY kind
@@ -173,8 +199,11 @@ def exitpoll_tallies(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.Data
     return _as_ints(wh.query_df(EXITPOLL_TALLIES, _as_of(as_of)), ["answers"])
 
 
-def latest_protocols(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
-    frame = wh.query_df(LATEST_PROTOCOLS, _as_of(as_of))
+def latest_protocols(wh: Warehouse, as_of: dt.datetime | None = None,
+                     station_ids: list[str] | None = None) -> pd.DataFrame:
+    """The newest protocol per station and source (of ``station_ids``, or of all)."""
+    params = {**_as_of(as_of), "stations": list(station_ids or [])}
+    frame = wh.query_df(LATEST_PROTOCOLS, params)
     numbers = ["registered", "ballots_received", "ballots_issued", "ballots_cast", "invalid"]
     frame = _as_ints(frame, numbers)
     frame["votes"] = [dict(zip(o, (int(v) for v in c), strict=True))
@@ -200,6 +229,23 @@ def incident_buckets(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.Data
 
 def alerts(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
     return wh.query_df(ALERTS, _as_of(as_of))
+
+
+def active_alerts(wh: Warehouse, kind: str, station_ids: Sequence[str] = (),
+                  regions: Sequence[str] = ()) -> pd.DataFrame:
+    """Alerts of ``kind`` that hold now, about any of these stations or regions."""
+    params = {"kind": kind, "stations": list(station_ids), "regions": list(regions)}
+    return wh.query_df(ACTIVE_ALERTS, params)
+
+
+def incident_times(wh: Warehouse, regions: list[str], start: dt.datetime,
+                   end: dt.datetime) -> pd.DataFrame:
+    params = {"regions": list(regions), "start": start, "end": end}
+    return wh.query_df(INCIDENT_TIMES, params)
+
+
+def stations_checked_in_by(wh: Warehouse, deadline: dt.datetime) -> set[str]:
+    return set(wh.query_df(CHECKED_IN_BY, {"deadline": deadline})["station_id"])
 
 
 def event_counts(wh: Warehouse) -> dict[str, int]:

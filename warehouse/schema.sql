@@ -123,8 +123,9 @@ FROM $db.events
 WHERE kind = 'incident'
 GROUP BY region_code, category, bucket;
 
--- Alerts raised by the worker. alert_id is derived from what the alert is about, so
--- raising the same alert again (a re-delivered batch, a replay) replaces it.
+-- Alerts raised by the worker. alert_id is derived from what the alert is about, and an
+-- alert is re-computed whenever a report that could change it arrives; the newest
+-- version says whether it holds (active = 1) or was withdrawn by later evidence.
 CREATE TABLE IF NOT EXISTS $db.alerts (
     alert_id String,
     kind String,
@@ -132,8 +133,10 @@ CREATE TABLE IF NOT EXISTS $db.alerts (
     station_id String,
     occurred_at DateTime('UTC'),
     raised_at DateTime('UTC'),
+    active UInt8,
+    version UInt64,
     value Float64,
     threshold Float64,
     detail String
-) ENGINE = ReplacingMergeTree()
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY alert_id;

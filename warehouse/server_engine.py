@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -13,16 +14,31 @@ from clickhouse_driver.errors import Error as DriverError
 
 from warehouse.client import Row, WarehouseError, WarehouseUrl, with_database
 
-_PARAM = re.compile(r"\{(\w+):[^{}]+\}")
+_PARAM = re.compile(r"\{(\w+):([^{}]+)\}")
 
 
 def driver_placeholders(sql: str) -> str:
     """Turn ``{name:Type}`` into the driver's ``%(name)s``: the driver escapes the values.
 
     ClickHouse 18.16 predates server-side query parameters, so binding happens in the
-    driver; literal ``%`` must be doubled for its pyformat pass.
+    driver; literal ``%`` must be doubled for its pyformat pass. Arrays keep their type
+    with a CAST (an empty ``[]`` would otherwise be Array(Nothing)); other values stay
+    literals, so a time is read in its column's time zone, not the server's.
     """
-    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+    def placeholder(match: re.Match[str]) -> str:
+        name, type_name = match.group(1), match.group(2)
+        if type_name.startswith("Array("):
+            return f"CAST(%({name})s AS {type_name})"
+        return f"%({name})s"
+
+    return _PARAM.sub(placeholder, sql.replace("%", "%%"))
+
+
+def _driver_value(value: Any) -> Any:
+    """Aware times in UTC: the driver writes a time's wall clock and drops its zone."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 class ServerWarehouse:
@@ -49,7 +65,8 @@ class ServerWarehouse:
             text = driver_placeholders(text)
         with self._lock:
             try:
-                return self._client.execute(text, dict(params) if params else None, **kwargs)
+                bound = {k: _driver_value(v) for k, v in params.items()} if params else None
+                return self._client.execute(text, bound, **kwargs)
             except (DriverError, OSError, EOFError) as exc:
                 raise WarehouseError(f"ClickHouse {self._spec.host}:{self._spec.port}: "
                                      f"{exc}") from exc
