@@ -63,7 +63,8 @@ def history(station: str, reports: list[tuple[dt.datetime, int]],
             source: str = "observer_count") -> pd.DataFrame:
     return pd.DataFrame({"event_id": [f"e{i}" for i in range(len(reports))],
                          "station_id": station, "source": source,
-                         "occurred_at": [t for t, _ in reports], "ballots": [b for _, b in reports]})
+                         "occurred_at": [t for t, _ in reports],
+                         "ballots": [b for _, b in reports]})
 
 
 @pytest.mark.parametrize(("reports", "kinds"), [
