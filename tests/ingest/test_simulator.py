@@ -1,205 +1,329 @@
-"""The simulated election day: deterministic, in time order, and valid by our own rules."""
+"""The simulated election day: reproducible, valid by our own rules, and shaped like a day."""
 
 import datetime as dt
 import json
-from collections import defaultdict
-from zoneinfo import ZoneInfo
+import re
+import uuid
+from collections import Counter
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from ingest.contract import KIND_TOPIC, parse_event
-from ingest.simulator import DayPlan, SimulatedMessage, feed, simulate_day, turnout_curve
-from streams.batch import Message, RecentIds, process_batch
-from streams.validation import DayWindow, Rejection, StationInfo, validate
+from ingest.contract import INCIDENT_CATEGORIES, KIND_TOPIC, parse_event
+from ingest.election import NON_VOTE_ANSWERS
+from ingest.simulator import (
+    NO_NOISE,
+    Scenario,
+    SimulatedMessage,
+    feed,
+    simulate_day,
+    truth_path,
+    turnout_curve,
+)
+from streams.validation import Rejection, validate
+from tests.ingest.simulated import (
+    ELECTION,
+    N_STATIONS,
+    NOISY_SCENARIO,
+    REGISTERED,
+    REGISTRY,
+    STATIONS,
+    WINDOW,
+    clean_day,
+    noisy_day,
+    occurred,
+    write,
+)
 
-ALMATY = ZoneInfo("Asia/Almaty")
-ELECTION_DAY = dt.date(2026, 3, 15)
-N_STATIONS = 300
-
-
-def small_registry(n: int = N_STATIONS) -> pd.DataFrame:
-    return pd.DataFrame({
-        "station_id": [f"KAZ{1 + i % 4:03d}-{i:04d}" for i in range(n)],
-        "region_code": [f"KAZ{1 + i % 4:03d}" for i in range(n)],
-        "registered_voters": [60 + (i * 37) % 2900 for i in range(n)],
-        "lat": [43.0 + (i % 50) / 10 for i in range(n)],
-        "lon": [70.0 + (i % 30) / 10 for i in range(n)],
-    })
-
-
-REGISTRY = small_registry()
-STATIONS = {row.station_id: StationInfo(row.region_code, int(row.registered_voters))
-            for row in REGISTRY.itertuples()}
-PLAN = DayPlan(ELECTION_DAY, ALMATY, seed=7)
-WINDOW = DayWindow.for_election(ELECTION_DAY, ALMATY)
+OPENS, CLOSES = ELECTION.opens_at, ELECTION.closes_at
 
 
 @pytest.fixture(scope="module")
-def day() -> list[SimulatedMessage]:
-    return simulate_day(REGISTRY, PLAN)
+def day():
+    return noisy_day()
 
 
-def well_formed(messages: list[SimulatedMessage]) -> list[dict]:
-    events = []
-    for message in messages:
-        try:
-            events.append(json.loads(message.value))
-        except ValueError:
+@pytest.fixture(scope="module")
+def clean():
+    return clean_day()
+
+
+# --- reproducible ---------------------------------------------------------------------------
+
+
+def test_same_seed_gives_byte_identical_files(day, tmp_path):
+    again = write(REGISTRY, NOISY_SCENARIO, tmp_path)
+    assert again.path.read_bytes() == day.path.read_bytes()
+    assert truth_path(again.path).read_bytes() == truth_path(day.path).read_bytes()
+
+
+def test_different_seed_gives_a_different_day(day):
+    other = simulate_day(REGISTRY, ELECTION, Scenario(seed=8))
+    assert b"".join(text for text, _ in other.chunks()) != day.path.read_bytes()
+
+
+def test_file_does_not_depend_on_the_block_size(day):
+    assert b"".join(text for text, _ in day.day.chunks(size=777)) == day.path.read_bytes()
+
+
+# --- valid by the contract and the stream's rules ---------------------------------------------
+
+
+def test_every_well_formed_message_validates_against_contract_and_registry(day):
+    accepted = 0
+    for record in day.records:
+        if isinstance(record["value"], str):
             continue
-    return events
+        raw = json.dumps(record["value"], separators=(",", ":")).encode()
+        parse_event(raw)
+        outcome = validate(raw, STATIONS, WINDOW)
+        assert not isinstance(outcome, Rejection), (outcome, raw)
+        accepted += 1
+    assert accepted > 10 * N_STATIONS
 
 
-def test_same_seed_gives_identical_messages(day):
-    assert simulate_day(REGISTRY, PLAN) == day
-
-
-def test_different_seeds_give_different_days(day):
-    other = simulate_day(REGISTRY, DayPlan(ELECTION_DAY, ALMATY, seed=8))
-    assert [m.value for m in other] != [m.value for m in day]
-
-
-def test_messages_are_in_time_order(day):
-    times = [message.occurred_at for message in day]
-    assert times == sorted(times)
-    assert all(moment.utcoffset() is not None for moment in times)
-
-
-def test_day_has_every_simulated_kind(day):
-    kinds = {event["kind"] for event in well_formed(day)}
-    assert {"checkin", "turnout", "incident"} <= kinds
-
-
-def test_every_well_formed_message_validates_against_the_registry(day):
-    events = well_formed(day)
-    assert len(events) > N_STATIONS
-    for message in day:
-        try:
-            json.loads(message.value)
-        except ValueError:
-            continue
-        outcome = validate(message.value, STATIONS, WINDOW)
-        assert not isinstance(outcome, Rejection), (outcome, message.value)
-
-
-def test_malformed_messages_are_rejected_as_invalid_json():
-    noisy = simulate_day(REGISTRY, DayPlan(ELECTION_DAY, ALMATY, seed=7, malformed_rate=0.2,
-                                           duplicate_rate=0.0))
-    malformed = [m for m in noisy if len(well_formed([m])) == 0]
+def test_malformed_messages_are_rejected_as_invalid_json(day):
+    malformed = [record["value"] for record in day.records if isinstance(record["value"], str)]
     assert malformed
-    for message in malformed:
-        assert validate(message.value, STATIONS, WINDOW).reason == "invalid_json"
-
-
-def test_without_noise_every_message_is_a_distinct_valid_event():
-    clean = simulate_day(REGISTRY, DayPlan(ELECTION_DAY, ALMATY, seed=7, duplicate_rate=0.0,
-                                           malformed_rate=0.0))
-    events = [parse_event(message.value) for message in clean]
-    assert len({event.event_id for event in events}) == len(events)
-
-
-def test_resent_messages_are_counted_as_duplicates_by_the_batch():
-    noisy = simulate_day(REGISTRY, DayPlan(ELECTION_DAY, ALMATY, seed=7, duplicate_rate=0.2,
-                                           malformed_rate=0.0))
-    batch = [Message(f"saylau.{m.topic_suffix}", 0, n, m.value) for n, m in enumerate(noisy)]
-    result = process_batch(batch, STATIONS, WINDOW, RecentIds(), dt.datetime.now(dt.UTC))
-    distinct = len({json.loads(m.value)["event_id"] for m in noisy})
-    assert result.duplicates == len(noisy) - distinct > 0
-    assert len(result.rows) == distinct
-    assert result.rejects == []
+    for text in malformed:
+        assert validate(text.encode(), STATIONS, WINDOW).reason == "invalid_json"
 
 
 def test_messages_are_keyed_by_station_on_the_topic_of_their_kind(day):
-    for message in day:
-        try:
-            event = json.loads(message.value)
-        except ValueError:
-            continue
-        assert message.key == event["station_id"]
-        assert message.topic_suffix == KIND_TOPIC[event["kind"]]
-
-
-def test_turnout_per_station_never_decreases_nor_exceeds_registered_voters(day):
-    registered = dict(zip(REGISTRY["station_id"], REGISTRY["registered_voters"], strict=True))
-    by_station: dict[str, list[int]] = defaultdict(list)
-    for event in well_formed(day):
-        if event["kind"] == "turnout":
-            by_station[event["station_id"]].append(event["ballots_issued"])
-    assert by_station
-    for station_id, counts in by_station.items():
-        assert counts == sorted(counts), station_id
-        assert 0 <= counts[-1] <= registered[station_id], station_id
-
-
-def test_some_stations_have_no_observer(day):
-    covered = {event["station_id"] for event in well_formed(day) if event["kind"] == "checkin"}
-    assert 0 < len(covered) < N_STATIONS
-
-
-def test_observers_check_in_around_opening_and_report_until_closing(day):
-    opening = PLAN.local(PLAN.open_hours)
-    closing = PLAN.local(PLAN.close_hours)
-    for event in well_formed(day):
-        at = dt.datetime.fromisoformat(event["occurred_at"])
-        if event["kind"] == "checkin":
-            assert abs(at - opening) <= dt.timedelta(minutes=30)
+    for record in day.records:
+        value = record["value"]
+        if isinstance(value, dict):
+            assert record["key"] == value["station_id"]
+            assert record["topic"] == f"saylau.{KIND_TOPIC[value['kind']]}"
         else:
-            assert opening <= at <= closing + dt.timedelta(seconds=30), event
+            assert record["key"] in STATIONS
+            assert record["topic"].split(".", 1)[1] in set(KIND_TOPIC.values())
 
 
-def test_removed_observer_sends_no_turnout_after_removal(day):
-    events = well_formed(day)
-    removed_at = {e["station_id"]: e["occurred_at"] for e in events
-                  if e["kind"] == "checkout" and e["reason"] == "removed"}
-    for event in events:
-        if event["kind"] == "turnout" and event["station_id"] in removed_at:
-            assert dt.datetime.fromisoformat(event["occurred_at"]) < \
-                dt.datetime.fromisoformat(removed_at[event["station_id"]])
+def test_file_holds_exactly_the_bytes_sent_to_kafka(day):
+    messages = list(day.day.messages())
+    assert len(messages) == len(day.records)
+    for message, record in zip(messages, day.records, strict=True):
+        value = record["value"]
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"),
+                                                               ensure_ascii=False)
+        assert message.value == text.encode()
+        assert (message.key, f"saylau.{message.topic_suffix}") == (record["key"], record["topic"])
+        assert message.sent_at == dt.datetime.fromisoformat(record["sent_at"])
 
 
-def test_removal_is_reported_as_a_severe_incident():
-    events = well_formed(simulate_day(REGISTRY, DayPlan(ELECTION_DAY, ALMATY, seed=19)))
-    removals = [(e["station_id"], e["occurred_at"]) for e in events
-                if e["kind"] == "checkout" and e["reason"] == "removed"]
+def test_messages_are_in_sending_order_with_offsets(day):
+    sent = [dt.datetime.fromisoformat(record["sent_at"]) for record in day.records]
+    assert sent == sorted(sent)
+    assert all(moment.utcoffset() == dt.timedelta(hours=5) for moment in sent)
+
+
+def test_event_ids_are_distinct_uuid4s(clean):
+    ids = [uuid.UUID(event["event_id"]) for event in clean.events]
+    assert len(ids) == len(clean.records)
+    assert all(event_id.version == 4 for event_id in ids)
+
+
+@pytest.mark.parametrize(("kind", "field", "pattern"), [
+    ("checkin", "observer_id", r"(obs|poll|press)-\d{6}"),
+    ("turnout", "observer_id", r"obs-\d{6}|cec"),
+    ("protocol", "observer_id", r"obs-\d{6}|cec"),
+    ("exitpoll", "observer_id", r"poll-\d{6}"),
+    ("review", "reviewer_id", r"hq-\d{2}"),
+    ("assignment", "assigned_by", r"lead-KAZ\d{3}"),
+])
+def test_people_appear_only_by_pseudonymous_ids(day, kind, field, pattern):
+    values = {event[field] for event in day.of_kind(kind)}
+    assert values
+    assert all(re.fullmatch(pattern, value) for value in values), values
+
+
+# --- a day that looks real --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "field", "expected"), [
+    ("checkin", "role", {"observer", "exit_pollster", "journalist"}),
+    ("checkout", "reason", {"shift_end", "removed", "reassigned", "other"}),
+    ("turnout", "source", {"observer_count", "official"}),
+    ("protocol", "source", {"observer_copy", "official"}),
+    ("review", "verdict", {"verified", "rejected", "duplicate"}),
+])
+def test_day_has_every_variant_of_each_kind(day, kind, field, expected):
+    assert {event[field] for event in day.of_kind(kind)} == expected
+
+
+def test_day_has_every_kind_of_the_contract(day):
+    assert {event["kind"] for event in day.events} == set(KIND_TOPIC)
+
+
+def test_coverage_differs_by_region_and_leaves_stations_uncovered(day):
+    covered = {event["station_id"] for event in day.of_kind("checkin", role="observer")}
+    assert 0 < len(covered) < N_STATIONS
+    by_region = Counter(station.split("-")[0] for station in covered)
+    shares = [by_region[region] / (N_STATIONS / 4) for region in ("KAZ001", "KAZ002",
+                                                                   "KAZ003", "KAZ004")]
+    assert max(shares) - min(shares) > 0.2
+
+
+def test_most_observers_check_in_around_opening(day):
+    first = {}
+    for event in sorted(day.of_kind("checkin", role="observer"), key=occurred):
+        first.setdefault(event["station_id"], occurred(event))
+    early = [at for at in first.values() if abs(at - OPENS) <= dt.timedelta(hours=1)]
+    assert len(early) >= 0.8 * len(first)
+
+
+def test_turnout_never_decreases_per_source_and_stays_within_registered(day):
+    for source in ("observer_count", "official"):
+        for station, reports in day.by_station("turnout", source=source).items():
+            counts = [report["ballots_issued"] for report in reports]
+            assert counts == sorted(counts), (station, source)
+            assert 0 <= counts[-1] <= REGISTERED[station]
+
+
+def test_turnout_follows_the_daily_shape(day):
+    official = day.of_kind("turnout", source="official")
+    total_by_hour = Counter()
+    for report in official:
+        total_by_hour[occurred(report).hour] += report["ballots_issued"]
+    hours = sorted(total_by_hour)
+    assert hours == [10, 12, 14, 16, 18, 20]
+    shares = [total_by_hour[hour] / total_by_hour[20] for hour in hours]
+    assert 0.1 < shares[0] < 0.4 < shares[2] < 0.8 < shares[4] < 1.0
+
+
+def test_commission_reports_turnout_for_every_station_at_every_reporting_time(day):
+    reports = day.by_station("turnout", source="official")
+    assert len(reports) == N_STATIONS
+    for station, station_reports in reports.items():
+        assert [occurred(r).time() for r in station_reports] == list(ELECTION.reporting_times)
+        assert all(r["observer_id"] == "cec" and r["registered_voters"] == REGISTERED[station]
+                   for r in station_reports)
+
+
+def test_official_turnout_at_the_close_equals_the_official_protocol(day):
+    protocols = {p["station_id"]: p for p in day.of_kind("protocol", source="official")}
+    assert len(protocols) == N_STATIONS
+    for station, reports in day.by_station("turnout", source="official").items():
+        assert reports[-1]["ballots_issued"] == protocols[station]["ballots_issued"]
+
+
+@pytest.mark.parametrize("source", ["observer_copy", "official"])
+def test_protocol_arithmetic_holds(day, source):
+    protocols = day.of_kind("protocol", source=source)
+    assert protocols
+    for p in protocols:
+        assert set(p["votes"]) == set(ELECTION.options)
+        assert p["ballots_cast"] == sum(p["votes"].values()) + p["invalid"]
+        assert p["ballots_cast"] <= p["ballots_issued"] <= p["registered"]
+        assert p["ballots_issued"] <= p["ballots_received"]
+        assert p["registered"] == REGISTERED[p["station_id"]]
+
+
+def _presence(day):
+    """(station, observer) -> list of (check-in, check-out) times."""
+    checkins = {(e["station_id"], e["observer_id"]): occurred(e) for e in day.of_kind("checkin")}
+    return {(e["station_id"], e["observer_id"]): (checkins[(e["station_id"], e["observer_id"])],
+                                                  occurred(e))
+            for e in day.of_kind("checkout")}
+
+
+def test_everyone_who_checks_in_checks_out_later(day):
+    checkins = Counter((e["station_id"], e["observer_id"]) for e in day.of_kind("checkin"))
+    checkouts = Counter((e["station_id"], e["observer_id"]) for e in day.of_kind("checkout"))
+    assert checkins == checkouts
+    assert all(start < end for start, end in _presence(day).values())
+
+
+@pytest.mark.parametrize(("kind", "source"), [
+    ("turnout", "observer_count"), ("incident", None), ("exitpoll", None),
+    ("protocol", "observer_copy"),
+])
+def test_people_report_only_while_present_at_the_station(day, kind, source):
+    presence = _presence(day)
+    reports = day.of_kind(kind, **({"source": source} if source else {}))
+    assert reports
+    for report in reports:
+        start, end = presence[(report["station_id"], report["observer_id"])]
+        assert start <= occurred(report) <= end, report
+
+
+def test_removed_observer_reports_the_removal_as_a_severe_incident(day):
+    removals = {(e["station_id"], e["observer_id"], e["occurred_at"])
+                for e in day.of_kind("checkout", reason="removed")}
     assert removals
-    reports = {(e["station_id"], e["occurred_at"]) for e in events
-               if e["kind"] == "incident" and e["category"] == "observer_removed"
-               and e["severity"] == 3}
-    assert set(removals) <= reports
+    reports = {(e["station_id"], e["observer_id"], e["occurred_at"])
+               for e in day.of_kind("incident", category="observer_removed", severity=3)}
+    assert removals == reports
 
 
-def test_observer_reports_only_between_check_in_and_removal():
-    events = well_formed(simulate_day(REGISTRY, DayPlan(ELECTION_DAY, ALMATY, seed=19)))
-    present: dict[str, tuple[dt.datetime, dt.datetime]] = {}
-    for e in events:
-        at = dt.datetime.fromisoformat(e["occurred_at"])
-        start, end = present.get(e["station_id"], (dt.datetime.max.replace(tzinfo=dt.UTC),
-                                                   dt.datetime.max.replace(tzinfo=dt.UTC)))
-        if e["kind"] == "checkin":
-            start = min(start, at)
-        if e["kind"] == "checkout":
-            end = at
-        present[e["station_id"]] = (start, end)
-    out_of_shift = [e for e in events if e["kind"] == "incident"
-                    and not (present[e["station_id"]][0]
-                             <= dt.datetime.fromisoformat(e["occurred_at"])
-                             <= present[e["station_id"]][1])]
-    assert out_of_shift == []
+def test_assigned_observer_checks_in_at_the_target_station(day):
+    assignments = day.of_kind("assignment")
+    assert assignments
+    checkins = {(e["station_id"], e["observer_id"]): occurred(e) for e in day.of_kind("checkin")}
+    for assignment in assignments:
+        arrived = checkins[(assignment["target_station_id"], assignment["observer_id"])]
+        assert arrived > occurred(assignment)
+        assert assignment["assigned_by"] == f"lead-{assignment['target_station_id'][:6]}"
 
 
-# --- turnout_curve ------------------------------------------------------------------------
+def test_incidents_use_the_contract_categories_and_severities(day):
+    incidents = day.of_kind("incident")
+    assert {e["category"] for e in incidents} <= set(INCIDENT_CATEGORIES)
+    assert {e["severity"] for e in incidents} <= {1, 2, 3}
+    assert len({e["category"] for e in incidents}) >= 6
+
+
+def test_reviews_refer_to_reported_incidents_and_come_later(day):
+    incidents = {e["event_id"]: e for e in day.of_kind("incident")}
+    reviews = day.of_kind("review")
+    assert 0 < len(reviews) < len(incidents)
+    for review in reviews:
+        incident = incidents[review["incident_id"]]
+        assert review["station_id"] == incident["station_id"]
+        assert occurred(review) > occurred(incident)
+
+
+def test_exit_polls_are_hourly_windows_whose_answers_add_up(day):
+    polls = day.of_kind("exitpoll")
+    assert polls
+    answers = set(ELECTION.options) | set(NON_VOTE_ANSWERS)
+    for poll in polls:
+        start, end = (dt.datetime.fromisoformat(poll[f]) for f in ("window_start", "window_end"))
+        assert OPENS <= start < end <= CLOSES and end - start == dt.timedelta(hours=1)
+        assert set(poll["choices"]) == answers
+        assert sum(poll["choices"].values()) == poll["interviews"]
+
+
+def test_exit_poll_tracks_the_true_vote_at_polled_stations(day):
+    votes: Counter = Counter()
+    for poll in day.of_kind("exitpoll"):
+        votes.update({k: v for k, v in poll["choices"].items() if k in ELECTION.options})
+    true = Counter()
+    polled = {poll["station_id"] for poll in day.of_kind("exitpoll")}
+    falsified = {s["station_id"]: s for s in day.truth["falsification"]["stations"]}
+    for protocol in day.of_kind("protocol", source="official"):
+        if protocol["station_id"] in polled:
+            station = falsified.get(protocol["station_id"])
+            true.update(station["true"]["votes"] if station else protocol["votes"])
+    polled_total, true_total = sum(votes.values()), sum(true.values())
+    for option in ELECTION.options:
+        assert votes[option] / polled_total == pytest.approx(true[option] / true_total,
+                                                             abs=0.04)
+
+
+# --- turnout_curve ----------------------------------------------------------------------------
 
 
 def test_turnout_curve_rises_monotonically_from_zero_to_one():
     curve = turnout_curve(np.linspace(0, 1, 1001))
     assert curve[0] == 0.0
-    assert curve[-1] == pytest.approx(1.0, abs=1e-12)
+    assert curve[-1] == 1.0
     assert (np.diff(curve) >= 0).all()
 
 
 def test_turnout_curve_is_clipped_outside_the_voting_day():
-    assert turnout_curve(np.array([-0.5, 1.5])).tolist() == pytest.approx([0.0, 1.0])
+    assert turnout_curve(np.array([-0.5, 1.5])).tolist() == [0.0, 1.0]
 
 
 def test_turnout_curve_has_a_slow_morning():
@@ -207,38 +331,49 @@ def test_turnout_curve_has_a_slow_morning():
     assert early < 0.1 < midday < 0.9
 
 
-# --- feed ---------------------------------------------------------------------------------
+# --- feed -------------------------------------------------------------------------------------
 
 
-def test_feed_sends_every_message_in_order(day):
+@pytest.fixture(scope="module")
+def messages(clean):
+    return list(clean.day.messages())
+
+
+def test_feed_sends_every_message_in_order(messages):
     sent: list[SimulatedMessage] = []
-    sleeps: list[float] = []
-    count = feed(day, sent.append, speed=1e12, sleep=sleeps.append)
-    assert count == len(day)
-    assert sent == day
+    count = feed(messages, sent.append, speed=float("inf"), sleep=lambda _: None)
+    assert count == len(messages)
+    assert sent == messages
 
 
 def test_feed_of_nothing_sends_nothing():
     assert feed([], lambda _: pytest.fail("nothing to send"), speed=1.0) == 0
 
 
-def test_feed_stops_while_waiting_when_asked(day):
+def test_feed_stops_while_waiting_when_asked(messages):
+    first = messages[0]
+    later = next(m for m in messages if m.sent_at > first.sent_at)
+    stops = iter([False, True])
     sent: list[SimulatedMessage] = []
-    first, later = day[0], next(m for m in day if m.occurred_at > day[0].occurred_at)
-    count = feed([first, later], sent.append, speed=1.0, should_stop=lambda: True,
+    count = feed([first, later], sent.append, speed=1.0, should_stop=lambda: next(stops),
                  sleep=lambda _: pytest.fail("should stop before sleeping"))
-    assert count == 1
-    assert sent == [first]
+    assert (count, sent) == (1, [first])
 
 
-def test_feed_sleeps_in_short_steps_until_a_message_is_due(day):
-    first = day[0]
-    later = SimulatedMessage(first.occurred_at + dt.timedelta(hours=1), first.topic_suffix,
+def test_feed_sleeps_in_short_steps_until_a_message_is_due(messages):
+    first = messages[0]
+    later = SimulatedMessage(first.sent_at + dt.timedelta(hours=1), first.topic_suffix,
                              first.key, first.value)
     sleeps: list[float] = []
-    stops = iter([False, False, True])
+    stops = iter([False, False, False, True])
     count = feed([first, later], lambda _: None, speed=1.0, should_stop=lambda: next(stops),
                  sleep=sleeps.append)
     assert count == 1
     assert len(sleeps) == 2
     assert all(0 < pause <= 0.2 for pause in sleeps)
+
+
+def test_scenario_without_noise_is_reproducible_across_calls():
+    first = simulate_day(REGISTRY, ELECTION, Scenario(seed=3, noise=NO_NOISE))
+    second = simulate_day(REGISTRY, ELECTION, Scenario(seed=3, noise=NO_NOISE))
+    assert [m.value for m in first.messages()] == [m.value for m in second.messages()]
