@@ -95,12 +95,15 @@ class AlertMonitor:
         return self._rows(protocol_alerts(latest, self.regions), held)
 
     def _coverage(self, events: list[Event]) -> list[dict[str, Any]]:
-        """Judge coverage once the day has passed the deadline, and again whenever a late
-        check-in from before the deadline arrives."""
-        late_checkin = any(isinstance(e, Checkin) and e.occurred_at <= self.deadline
-                           for e in events)
-        if self._coverage_judged and not late_checkin:
-            return []
+        """Judge every station once the day has passed the deadline; after that, a late
+        check-in from before the deadline withdraws its own station's alert."""
+        if self._coverage_judged:
+            late = sorted({e.station_id for e in events
+                           if isinstance(e, Checkin) and e.occurred_at <= self.deadline})
+            if not late:
+                return []
+            return self._rows([], queries.active_alerts(self.warehouse, "station_uncovered",
+                                                        late))
         latest = queries.latest_event_time(self.warehouse)
         if latest is None or latest < self.deadline:
             return []

@@ -19,7 +19,6 @@ from ingest.contract import Checkout, Event
 
 ALERT_NAMESPACE = uuid.UUID("6c1e2a36-9f7d-4c55-8a43-0d6a1f0b5e21")
 BURST_WINDOW = dt.timedelta(minutes=15)
-JUMP_WINDOW = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -87,52 +86,72 @@ def turnout_alerts(history: pd.DataFrame, registered: Mapping[str, int],
                    regions: Mapping[str, str], polls_open: dt.datetime,
                    jump_pct: float) -> list[Alert]:
     """Per station and source: turnout that rose more than ``jump_pct`` % of registered
-    voters within an hour (``turnout_jump``), and cumulative turnout that went down
-    (``turnout_decrease``). ``history`` holds every report of the stations judged."""
-    alerts: list[Alert] = []
-    for (station, source), group in history.groupby(["station_id", "source"], sort=True):
-        reports = group.sort_values(["occurred_at", "event_id"])
-        times = pd.to_datetime(reports["occurred_at"], utc=True).tolist()
-        ballots = reports["ballots"].astype("int64").tolist()
-        voters = max(int(registered.get(str(station), 0)), 1)
-        region = regions.get(str(station), "")
-        alerts += _jumps(str(station), str(source), region, times, ballots, voters,
-                         polls_open, jump_pct)
-        alerts += _decreases(str(station), str(source), region, times, ballots)
-    return alerts
+    voters since the earliest report of the past hour (``turnout_jump``), and cumulative
+    turnout that went down (``turnout_decrease``). ``history`` holds every report of the
+    stations judged.
+
+    Vectorised over all reports at once: a batch can touch thousands of stations.
+    """
+    if history.empty:
+        return []
+    reports = _sorted_reports(history, polls_open)
+    jumps = _jump_rows(reports, registered, jump_pct)
+    decreases = reports[reports["ballots"] < reports["highest_before"]]
+    return _jump_alerts(jumps, regions, jump_pct) + _decrease_alerts(decreases, regions)
 
 
-def _jumps(station: str, source: str, region: str, times: list, ballots: list, voters: int,
-           polls_open: dt.datetime, jump_pct: float) -> list[Alert]:
-    worst: dict[str, Alert] = {}
-    for moment, count in zip(times, ballots, strict=True):
-        earlier = [b for t, b in zip(times, ballots, strict=True) if t <= moment - JUMP_WINDOW]
-        if not earlier and moment - JUMP_WINDOW > polls_open:
-            continue  # nothing to compare with: a first report late in the day is no jump
-        rise = (count - max(earlier, default=0)) * 100.0 / voters
-        if rise <= jump_pct:
-            continue
-        hour = moment.floor("h").to_pydatetime()
-        key = f"{station}/{source}/{hour:%Y%m%d%H}"
-        if key not in worst or rise > worst[key].value:
-            first = worst[key].occurred_at if key in worst else moment.to_pydatetime()
-            worst[key] = Alert("turnout_jump", key, region, station, first, round(rise, 2),
-                               jump_pct, f"turnout ({source}) rose {rise:.1f}% of registered "
-                                         "voters within an hour")
-    return list(worst.values())
+def _sorted_reports(history: pd.DataFrame, polls_open: dt.datetime) -> pd.DataFrame:
+    reports = history.assign(occurred_at=pd.to_datetime(history["occurred_at"], utc=True))
+    reports = reports.sort_values(["station_id", "source", "occurred_at", "event_id"],
+                                  ignore_index=True)
+    group = reports.groupby(["station_id", "source"], sort=False).ngroup().to_numpy()
+    seconds = (reports["occurred_at"] - pd.Timestamp(polls_open)).dt.total_seconds()
+    reports["group"], reports["seconds"] = group, seconds.to_numpy()
+    running_max = reports.groupby("group")["ballots"].cummax()
+    reports["highest_before"] = running_max.groupby(reports["group"]).shift(1).fillna(0)
+    return reports
 
 
-def _decreases(station: str, source: str, region: str, times: list,
-               ballots: list) -> list[Alert]:
-    alerts, highest = [], 0
-    for moment, count in zip(times, ballots, strict=True):
-        if count < highest:
-            alerts.append(Alert("turnout_decrease", f"{station}/{source}/{moment.isoformat()}",
-                                region, station, moment.to_pydatetime(), float(highest - count),
-                                0.0, f"cumulative turnout ({source}) went down from {highest} "
-                                     f"to {count}"))
-        highest = max(highest, count)
-    return alerts
+def _jump_rows(reports: pd.DataFrame, registered: Mapping[str, int],
+               jump_pct: float) -> pd.DataFrame:
+    # The earliest report of the past hour in the same group, found by binary search on
+    # (group, seconds) encoded as one sortable number.
+    span = 10 ** 7  # seconds: far more than a day
+    group = reports["group"].to_numpy()
+    key = group * span + reports["seconds"].to_numpy()
+    position = np.searchsorted(key, key - 3600, side="left")
+    index = np.arange(len(reports))
+    in_window = (position < index) & (group[position] == group)
+    baseline = np.where(in_window, reports["ballots"].to_numpy()[position], 0)
+    # With no report in the past hour a rise cannot be judged, except in the first hour
+    # after opening, when the count started from zero.
+    known = in_window | (reports["seconds"].to_numpy() <= 3600)
+    voters = reports["station_id"].map(registered).fillna(1).clip(lower=1).to_numpy()
+    rise = (reports["ballots"].to_numpy() - baseline) * 100.0 / voters
+    jumped = known & (rise > jump_pct)
+    return reports[jumped].assign(rise=rise[jumped])
+
+
+def _jump_alerts(jumps: pd.DataFrame, regions: Mapping[str, str],
+                 jump_pct: float) -> list[Alert]:
+    if jumps.empty:
+        return []
+    jumps = jumps.assign(hour=jumps["occurred_at"].dt.floor("h"))
+    worst = jumps.groupby(["station_id", "source", "hour"], sort=True).agg(
+        first=("occurred_at", "min"), rise=("rise", "max")).reset_index()
+    return [Alert("turnout_jump", f"{r.station_id}/{r.source}/{r.hour:%Y%m%d%H}",
+                  regions.get(r.station_id, ""), r.station_id, r.first.to_pydatetime(),
+                  round(float(r.rise), 2), jump_pct,
+                  f"turnout ({r.source}) rose {r.rise:.1f}% of registered voters within an "
+                  "hour") for r in worst.itertuples(index=False)]
+
+
+def _decrease_alerts(decreases: pd.DataFrame, regions: Mapping[str, str]) -> list[Alert]:
+    return [Alert("turnout_decrease", f"{r.station_id}/{r.source}/{r.occurred_at.isoformat()}",
+                  regions.get(r.station_id, ""), r.station_id, r.occurred_at.to_pydatetime(),
+                  float(r.highest_before - r.ballots), 0.0,
+                  f"cumulative turnout ({r.source}) went down from {int(r.highest_before)} "
+                  f"to {r.ballots}") for r in decreases.itertuples(index=False)]
 
 
 PROTOCOL_FIELDS = ("registered", "ballots_received", "ballots_issued", "ballots_cast", "invalid")
@@ -140,12 +159,15 @@ PROTOCOL_FIELDS = ("registered", "ballots_received", "ballots_issued", "ballots_
 
 def protocol_alerts(latest: pd.DataFrame, regions: Mapping[str, str]) -> list[Alert]:
     """Stations whose official protocol differs from the observer's copy."""
+    by_station: dict[str, dict[str, dict]] = {}
+    for record in latest.to_dict("records"):  # one conversion: thousands of stations
+        by_station.setdefault(str(record["station_id"]), {})[record["source"]] = record
     alerts = []
-    for station, group in latest.groupby("station_id", sort=True):
-        by_source = {row["source"]: row for row in group.to_dict("records")}
-        if {"observer_copy", "official"} <= set(by_source):
-            alert = _mismatch(str(station), regions.get(str(station), ""),
-                              by_source["observer_copy"], by_source["official"])
+    for station in sorted(by_station):
+        sources = by_station[station]
+        if {"observer_copy", "official"} <= set(sources):
+            alert = _mismatch(station, regions.get(station, ""), sources["observer_copy"],
+                              sources["official"])
             if alert:
                 alerts.append(alert)
     return alerts

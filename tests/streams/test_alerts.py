@@ -83,10 +83,17 @@ def test_turnout_jump_and_decrease(reports, kinds):
 
 
 def test_a_late_report_can_withdraw_a_jump():
-    reports = [(at(9), 100), (at(10, 30), 300)]
-    assert turnout_alerts(history("S1", reports), {"S1": 1000}, {}, OPEN, 15.0)
-    late = reports + [(at(9, 25), 290)]
-    assert turnout_alerts(history("S1", late), {"S1": 1000}, {}, OPEN, 15.0) == []
+    reports = [(at(9, 10), 100), (at(10), 300)]
+    kinds = [a.kind for a in turnout_alerts(history("S1", reports), {"S1": 1000}, {}, OPEN, 15)]
+    assert kinds == ["turnout_jump"]
+    late = reports + [(at(9, 5), 290)]  # the hour before 10:00 now starts at 290
+    kinds = [a.kind for a in turnout_alerts(history("S1", late), {"S1": 1000}, {}, OPEN, 15)]
+    assert "turnout_jump" not in kinds
+
+
+def test_a_rise_after_a_long_silence_is_not_called_a_jump():
+    reports = [(at(9), 100), (at(12), 400)]  # nothing reported in the hour before 12:00
+    assert turnout_alerts(history("S1", reports), {"S1": 1000}, {}, OPEN, 15.0) == []
 
 
 def protocol(source: str, cast: int, votes: dict[str, int]) -> dict:
