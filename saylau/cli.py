@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--progress", action=argparse.BooleanOptionalAction,
                           help="progress bar on stderr (default: when stderr is a terminal)")
 
+    from saylau.stations import add_stations_parser
+
+    add_stations_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -223,5 +227,18 @@ def _require_bootstrap(settings: Settings) -> str:
     return f"127.0.0.1:{settings.broker_port}"  # the broker `saylau broker` starts
 
 
+def cmd_stations(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.stations import run_stations
+
+    return run_stations(settings, args)
+
+
+def cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.stations import run_roster
+
+    return run_roster(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
-            "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql}
+            "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
+            "stations": cmd_stations, "roster": cmd_roster}

@@ -74,8 +74,11 @@ class AlertMonitor:
         regions = sorted({self.regions[i.station_id] for i in incidents})
         frame = queries.incident_times(self.warehouse, regions, judged[0] - BURST_WINDOW,
                                        judged[1] + BURST_WINDOW)
-        # More incidents only add to a count: a burst alert is never withdrawn.
-        return self._rows(burst_alerts(frame, self.thresholds.burst_incidents, judged))
+        # More incidents only add to a count: a burst alert is never withdrawn, but one
+        # already raised with the same figures need not be written again.
+        held = queries.active_alerts(self.warehouse, "incident_burst", regions=regions)
+        found = burst_alerts(frame, self.thresholds.burst_incidents, judged)
+        return self._rows(found, held, withdraw=False)
 
     def _turnout(self, stations: list[str]) -> list[dict[str, Any]]:
         if not stations:
@@ -98,8 +101,8 @@ class AlertMonitor:
         """Judge every station once the day has passed the deadline; after that, a late
         check-in from before the deadline withdraws its own station's alert."""
         if self._coverage_judged:
-            late = sorted({e.station_id for e in events
-                           if isinstance(e, Checkin) and e.occurred_at <= self.deadline})
+            late = sorted({e.station_id for e in events if isinstance(e, Checkin)
+                           and e.role == "observer" and e.occurred_at <= self.deadline})
             if not late:
                 return []
             return self._rows([], queries.active_alerts(self.warehouse, "station_uncovered",
@@ -115,17 +118,32 @@ class AlertMonitor:
                                      self.registry["station_id"].tolist())
         return self._rows(found, held)
 
-    def _rows(self, alerts: Iterable[Alert],
-              held: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-        """Rows for the alerts that hold, and withdrawals of ``held`` ones that no longer do."""
+    def _rows(self, alerts: Iterable[Alert], held: pd.DataFrame | None = None,
+              withdraw: bool = True) -> list[dict[str, Any]]:
+        """Rows for alerts that are new or whose figures changed, and withdrawals of
+        ``held`` alerts that no longer hold. Unchanged alerts are not written again."""
         now = dt.datetime.now(dt.UTC)
         version = time.time_ns()
-        rows = [alert_row(a, now, version, active=1) for a in alerts]
-        holding = {row["alert_id"] for row in rows}
-        if held is not None and len(held):
-            gone = held[~held["alert_id"].isin(holding)]
+        known = _figures(held)
+        found = {a.alert_id: a for a in alerts}
+        rows = [alert_row(a, now, version, active=1) for alert_id, a in found.items()
+                if known.get(alert_id) != _figure(a.occurred_at, a.value)]
+        if withdraw and held is not None and len(held):
+            gone = held[~held["alert_id"].isin(set(found))]
             rows += [withdrawal_row(record, now, version) for record in gone.to_dict("records")]
         return rows
+
+
+def _figures(held: pd.DataFrame | None) -> dict[str, tuple[dt.datetime, float]]:
+    if held is None or held.empty:
+        return {}
+    return {alert_id: _figure(at, value) for alert_id, at, value in zip(
+        held["alert_id"], held["occurred_at"], held["value"], strict=True)}
+
+
+def _figure(at: object, value: float) -> tuple[dt.datetime, float]:
+    """What identifies an alert's figures as stored: whole seconds (DateTime), the value."""
+    return utc_time(at).replace(microsecond=0), round(float(value), 6)
 
 
 def alert_row(alert: Alert, now: dt.datetime, version: int, active: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ WHERE kind = 'turnout' AND occurred_at <= {as_of:DateTime}
 GROUP BY station_id, source"""
 
 # Per station: is any observer's newest check event a check-in; was one expelled.
+# Only observers cover a station: exit pollsters and journalists check in too.
 STATION_PRESENCE = """
 SELECT station_id, toUInt8(countIf(status = 'checkin') > 0) AS present,
        toUInt8(countIf(status = 'checkout:removed') > 0) AS removed,
@@ -44,7 +45,8 @@ FROM (SELECT station_id, observer_id,
                  AS status,
              max(occurred_at) AS changed_at
       FROM $db.events
-      WHERE kind IN ('checkin', 'checkout') AND occurred_at <= {as_of:DateTime}
+      WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
+            AND occurred_at <= {as_of:DateTime}
       GROUP BY station_id, observer_id) AS latest
 GROUP BY station_id"""
 
@@ -132,7 +134,8 @@ ORDER BY occurred_at, alert_id"""
 
 ACTIVE_ALERTS = """
 SELECT alert_id, any(kind) AS kind, any(region_code) AS region_code,
-       any(station_id) AS station_id, argMax(occurred_at, version) AS occurred_at
+       any(station_id) AS station_id, argMax(occurred_at, version) AS occurred_at,
+       argMax(value, version) AS value
 FROM (SELECT * FROM $db.alerts
       WHERE kind = {kind:String} AND (has({stations:Array(String)}, station_id)
                                        OR has({regions:Array(String)}, region_code)))
@@ -149,7 +152,7 @@ ORDER BY occurred_at, event_id"""
 
 CHECKED_IN_BY = """
 SELECT DISTINCT station_id FROM $db.events
-WHERE kind = 'checkin' AND occurred_at <= {deadline:DateTime}"""
+WHERE kind = 'checkin' AND role = 'observer' AND occurred_at <= {deadline:DateTime}"""
 
 EVENT_COUNTS = """
 SELECT kind, uniqExact(event_id) AS events FROM $db.events GROUP BY kind ORDER BY kind

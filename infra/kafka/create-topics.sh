@@ -3,12 +3,12 @@
 # of docker-compose.yml (apache/kafka image); safe to run again (--if-not-exists).
 #
 # The names must be those of infra/topics.py: PREFIX.SUFFIX for every event topic of
-# ingest/contract.py and the rejected topic (tests/infra/test_compose.py checks the list).
+# ingest/contract.py, the rejected topic and the alerts topic (tests/infra/test_compose.py checks the list).
 # An existing topic is left as it is: adding partitions later would move keys (stations)
 # to other partitions in the middle of the day.
 set -euo pipefail
 
-TOPIC_SUFFIXES="checkins turnout incidents exitpolls protocols assignments rejected"
+TOPIC_SUFFIXES="checkins turnout incidents exitpolls protocols assignments rejected alerts"
 
 bootstrap="${SAYLAU_KAFKA_BOOTSTRAP:?set SAYLAU_KAFKA_BOOTSTRAP}"
 prefix="${SAYLAU_TOPIC_PREFIX:-saylau}"

@@ -8,7 +8,7 @@ import pytest
 
 from saylau.cli import COMMANDS, build_parser, main, settings_from_args
 
-SUBCOMMANDS = ["up", "broker", "worker", "dashboard", "simulate", "sql"]
+SUBCOMMANDS = ["up", "broker", "worker", "dashboard", "simulate", "sql", "stations", "roster"]
 
 
 @pytest.fixture(autouse=True)

@@ -147,7 +147,8 @@ def test_schema_file_splits_into_create_statements():
     ("SELECT * FROM t WHERE station_id = {station_id:String}",
      "SELECT * FROM t WHERE station_id = %(station_id)s"),
     ("SELECT {a:UInt8}, {b:Nullable(String)}", "SELECT %(a)s, %(b)s"),
-    ("WHERE id IN {ids:Array(String)}", "WHERE id IN %(ids)s"),
+    # An array keeps its type: an empty [] would be Array(Nothing) on ClickHouse 18.16.
+    ("WHERE has({ids:Array(String)}, id)", "WHERE has(CAST(%(ids)s AS Array(String)), id)"),
     ("WHERE t >= {since:DateTime('UTC')}", "WHERE t >= %(since)s"),
     ("WHERE m = {m:Map(String, UInt64)}", "WHERE m = %(m)s"),
     ("WHERE station_id LIKE 'KAZ%'", "WHERE station_id LIKE 'KAZ%%'"),
