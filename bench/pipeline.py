@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer  # noqa: E402
 from geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
 from infra.broker import EmbeddedBroker, free_port  # noqa: E402
 from infra.clickhouse_server import ClickHouseServer, clickhouse_server_available  # noqa: E402
-from infra.lag import consumer_lag  # noqa: E402
+from infra.lag import LagProbe  # noqa: E402
 from infra.topics import ensure_topics, topic_names  # noqa: E402
 from ingest.contract import EVENT_TOPICS, KIND_TOPIC  # noqa: E402
 from ingest.producer import EventProducer  # noqa: E402
@@ -96,17 +96,18 @@ def throughput_while(group: str, bootstrap: str, prefix: str, total: int,
     topics = [f"{prefix}.{name}" for name in EVENT_TOPICS]
     deadline = time.monotonic() + timeout
     first_lag = first_time = None
-    while True:
-        running = is_running()  # read before the lag: a finished consumer has committed
-        lag = consumer_lag(bootstrap, group, topics)
-        now = time.perf_counter()
-        if first_lag is None and lag < total:
-            first_lag, first_time = lag, now
-        if lag == 0 and first_time is not None and first_lag:
-            return first_lag / max(now - first_time, 1e-9)
-        if not running or time.monotonic() > deadline:
-            raise RuntimeError(f"consumer stopped or timed out with lag {lag}")
-        time.sleep(0.1)
+    with LagProbe(bootstrap, group, topics) as probe:
+        while True:
+            running = is_running()  # read before the lag: a finished consumer has committed
+            lag = probe.lag()
+            now = time.perf_counter()
+            if first_lag is None and lag < total:
+                first_lag, first_time = lag, now
+            if lag == 0 and first_time is not None and first_lag:
+                return first_lag / max(now - first_time, 1e-9)
+            if not running or time.monotonic() > deadline:
+                raise RuntimeError(f"consumer stopped or timed out with lag {lag}")
+            time.sleep(0.25)
 
 
 async def raw_consume(bootstrap: str, prefix: str, group: str, url: str, total: int) -> None:

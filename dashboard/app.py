@@ -25,6 +25,7 @@ class DashboardContext:
     regions_geojson: dict[str, Any]
     region_names: dict[str, str]
     refresh_ms: int
+    timezone: str
 
 
 def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
@@ -33,7 +34,8 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
         warehouse=warehouse,
         regions_geojson=regions_geojson(simplified_for_browser(regions)),
         region_names=dict(zip(regions["region_code"], regions["region_name"], strict=True)),
-        refresh_ms=int(settings.dashboard_refresh_seconds * 1000))
+        refresh_ms=int(settings.dashboard_refresh_seconds * 1000),
+        timezone=settings.election_timezone)
     # serve_locally: every script comes from this server, none from a CDN.
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
                title="Saylau", update_title="", suppress_callback_exceptions=True)

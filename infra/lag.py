@@ -5,18 +5,33 @@ from __future__ import annotations
 from kafka import KafkaConsumer, TopicPartition
 
 
-def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Messages in ``topics`` past the group's committed offsets (all of them if none).
+class LagProbe:
+    """Reads a group's lag repeatedly over one connection (a new client per reading costs
+    more than the reading). The probe names the group only to fetch its offsets: it never
+    subscribes, so it never joins the group or disturbs its members."""
 
-    The consumer names the group only to fetch its offsets: it never subscribes, so it
-    never joins the group or disturbs its members.
-    """
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                             enable_auto_commit=False, client_id="saylau-lag")
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        ends = consumer.end_offsets(partitions)
-        return sum(max(ends[tp] - (consumer.committed(tp) or 0), 0) for tp in partitions)
-    finally:
-        consumer.close(autocommit=False)
+    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                       enable_auto_commit=False, client_id="saylau-lag")
+        self._topics = topics
+
+    def lag(self) -> int:
+        partitions = [TopicPartition(topic, p) for topic in self._topics
+                      for p in sorted(self._consumer.partitions_for_topic(topic) or ())]
+        ends = self._consumer.end_offsets(partitions)
+        return sum(max(ends[tp] - (self._consumer.committed(tp) or 0), 0) for tp in partitions)
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+    def __enter__(self) -> LagProbe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Messages in ``topics`` past the group's committed offsets (all of them if none)."""
+    with LagProbe(bootstrap, group, topics) as probe:
+        return probe.lag()

@@ -102,7 +102,7 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
         recent.add_all(result.event_ids)
         await _publish(rejected_topic, result.rejects, "source_topic")
         await _publish(alerts_topic, alert_rows, "alert_id")
-        log.info("batch: %d stored, %d duplicates dropped, %d rejected, %d alert rows "
+        log.debug("batch: %d stored, %d duplicates dropped, %d rejected, %d alert rows "
                  "(validate %.0f ms, store+alerts %.0f ms, publish %.0f ms)",
                  len(result.rows), result.duplicates, len(result.rejects), len(alert_rows),
                  (processed - started) * 1000, (stored - processed) * 1000,

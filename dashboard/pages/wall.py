@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.app import current_context
 from dashboard.figures import headline, region_summary, turnout_map
-from warehouse.queries import rejected_counts
+from warehouse.queries import latest_event_time, rejected_counts
 from warehouse.state import station_state
 
 dash.register_page(__name__, path="/", title="Saylau — wall", name="Wall")
@@ -37,12 +40,19 @@ def refresh(_n: int) -> tuple:
     summary = region_summary(state, context.region_names)
     numbers = headline(state)
     rejected = sum(rejected_counts(context.warehouse).values())
+    as_of = latest_event_time(context.warehouse)
     return (turnout_map(context.regions_geojson, summary, state),
-            _headline(numbers, rejected), _region_table(summary))
+            _headline(numbers, rejected, _local_time(as_of, context.timezone)),
+            _region_table(summary))
 
 
-def _headline(numbers, rejected: int) -> list:
+def _local_time(moment: dt.datetime | None, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M") if moment else "—"
+
+
+def _headline(numbers, rejected: int, as_of: str) -> list:
     return [
+        _figure("as-of", as_of, "latest report (local time)", "as-of"),
         _figure("turnout", f"{numbers.turnout_pct:.1f}%", f"{numbers.ballots:,} of "
                 f"{numbers.registered:,}", "turnout"),
         _figure("covered", f"{numbers.covered:,} / {numbers.stations:,}",
