@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -145,7 +146,12 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from saylau.up import run_up
 
     run_up(settings, simulate=args.simulate)
-    return 0
+    # Everything is stopped and stored. Leave without the interpreter's teardown: chDB's
+    # static destructors crash while the dashboard's daemon thread still holds a handle.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
