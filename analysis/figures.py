@@ -1,0 +1,83 @@
+"""Pure Plotly figure builders for the tables of ``estimates`` and ``forensics``.
+
+Plain DataFrames in, ``go.Figure`` out; no I/O. Column names are those the tables document.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+
+def estimates_figure(table: pd.DataFrame, scope: str = "national",
+                     title: str = "Estimated shares") -> go.Figure:
+    """Bars of ``estimate`` per ``quantity`` with 95 % (thick) and 99 % (thin) error bars; the
+    table of ``share_table`` / ``turnout_table`` (rows of ``scope``) or of
+    ``stratified_share_table`` (no ``scope`` column)."""
+    rows = table[table["scope"] == scope] if "scope" in table.columns else table
+    pct = 100 * rows["estimate"]
+    figure = go.Figure(go.Bar(x=rows["quantity"], y=pct, name="estimate",
+                              error_y={"type": "data", "array": 100 * rows["margin_95"],
+                                       "thickness": 2}))
+    figure.add_trace(go.Scatter(x=rows["quantity"], y=pct, mode="markers", name="99 % interval",
+                                marker={"size": 1},
+                                error_y={"type": "data", "array": 100 * rows["margin_99"],
+                                         "thickness": 1, "width": 8}))
+    figure.update_layout(title=title, yaxis_title="%", showlegend=False)
+    return figure
+
+
+def turnout_share_heatmap(histogram: pd.DataFrame, scope: str = "national",
+                          bin_pct: float = 1.0) -> go.Figure:
+    """Stations by turnout (x) and leader share (y): the ``turnout_share_histogram`` rows of
+    ``scope``, on a full 0-100 % grid."""
+    rows = histogram[histogram["scope"] == scope]
+    edges = [i * bin_pct for i in range(int(round(100 / bin_pct)))]
+    grid = (rows.pivot_table(index="leader_share_pct", columns="turnout_pct", values="stations",
+                             aggfunc="sum", fill_value=0)
+            .reindex(index=edges, columns=edges, fill_value=0))
+    figure = go.Figure(go.Heatmap(x=grid.columns, y=grid.index, z=grid.to_numpy(),
+                                  colorscale="Viridis", colorbar={"title": "stations"}))
+    figure.update_layout(title=f"Turnout vs leader share ({scope})", xaxis_title="turnout, %",
+                         yaxis_title="leader share, %")
+    return figure
+
+
+def integer_test_figure(table: pd.DataFrame) -> go.Figure:
+    """Observed whole-number percentages against the null mean and its 99.9th percentile, per
+    ``quantity`` (the ``integer_test`` table)."""
+    figure = go.Figure()
+    figure.add_trace(go.Bar(x=table["quantity"], y=table["observed"], name="observed"))
+    figure.add_trace(go.Bar(x=table["quantity"], y=table["null_mean"], name="null mean"))
+    figure.add_trace(go.Scatter(x=table["quantity"], y=table["threshold"], mode="markers",
+                                marker={"symbol": "line-ew-open", "size": 30},
+                                name="99.9th percentile of null"))
+    figure.update_layout(title="Whole-number percentages", barmode="group",
+                         yaxis_title="count")
+    return figure
+
+
+def shpilkin_figure(bins: pd.DataFrame, summary: dict[str, float]) -> go.Figure:
+    """Votes per turnout bin: the leader, the others and the leader's honest expectation (the
+    ``shpilkin`` table and summary)."""
+    figure = go.Figure()
+    x = bins["turnout_pct"]
+    figure.add_trace(go.Scatter(x=x, y=bins["leader_votes"], mode="lines", name="leader"))
+    figure.add_trace(go.Scatter(x=x, y=bins["other_votes"], mode="lines", name="others"))
+    figure.add_trace(go.Scatter(x=x, y=bins["expected_leader"], mode="lines",
+                                line={"dash": "dash"}, name="leader, honest expectation"))
+    figure.add_vline(x=summary["peak_pct"], line={"dash": "dot"})
+    figure.update_layout(title=f"Excess votes for the leader ≈ {summary['excess_votes']:,.0f}",
+                         xaxis_title="turnout, %", yaxis_title="votes")
+    return figure
+
+
+def discrepancy_figure(table: pd.DataFrame, top: int = 30) -> go.Figure:
+    """The ``top`` discrepant stations by the leader's gain over the observer's copy (the
+    ``protocol_discrepancies`` table)."""
+    rows = table[table["discrepant"]].sort_values("leader_gain", ascending=False).head(top)
+    figure = go.Figure(go.Bar(x=rows["station_id"], y=rows["leader_gain"],
+                              customdata=rows[["fields"]],
+                              hovertemplate="%{x}<br>+%{y} votes<br>%{customdata[0]}"))
+    figure.update_layout(title="Official protocol vs observer copy", yaxis_title="votes gained")
+    return figure
