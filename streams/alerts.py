@@ -56,30 +56,38 @@ def burst_alerts(incidents: pd.DataFrame, threshold: int,
 
     ``incidents`` has one row per incident (region_code, occurred_at); every incident in
     the 15 minutes before each one must be present. One alert per region and 15-minute
-    bucket of the incident that crossed the threshold; ``buckets`` limits the buckets
+    bucket of the incidents that reached the threshold; ``buckets`` limits the buckets
     judged to those whose neighbours the frame fully covers.
     """
-    alerts = []
-    for region, group in incidents.groupby("region_code", sort=True):
-        times = (pd.to_datetime(group["occurred_at"], utc=True).sort_values()
-                 .dt.tz_localize(None).to_numpy("datetime64[ns]"))
-        # Incidents in (t - 15 min, t] for each t: a sliding window by binary search.
-        counts = np.arange(1, len(times) + 1) - np.searchsorted(
-            times, times - np.timedelta64(BURST_WINDOW), side="right")
-        for bucket, first_time, peak in _bucket_peaks(times, counts, threshold):
-            if buckets is None or buckets[0] <= bucket <= buckets[1]:
-                alerts.append(Alert("incident_burst", f"{region}/{bucket:%Y%m%d%H%M}",
-                                    str(region), "", first_time, float(peak), float(threshold),
-                                    f"{peak} incidents within 15 minutes"))
-    return alerts
+    if incidents.empty:
+        return []
+    frame = _window_counts(incidents)
+    frame = frame[frame["n"] >= threshold]
+    if buckets is not None:
+        bucket_times = frame["t"].dt.floor("15min")
+        frame = frame[(bucket_times >= buckets[0]) & (bucket_times <= buckets[1])]
+    peaks = frame.assign(bucket=frame["t"].dt.floor("15min")).groupby(
+        ["region_code", "bucket"], sort=True).agg(first=("t", "min"), peak=("n", "max"))
+    return [Alert("incident_burst", f"{region}/{bucket:%Y%m%d%H%M}", str(region), "",
+                  first.to_pydatetime(), float(peak), float(threshold),
+                  f"{peak} incidents within 15 minutes")
+            for (region, bucket), first, peak in zip(peaks.index, peaks["first"],
+                                                     peaks["peak"], strict=True)]
 
 
-def _bucket_peaks(times: np.ndarray, counts: np.ndarray,
-                  threshold: int) -> Iterable[tuple[dt.datetime, dt.datetime, int]]:
-    frame = pd.DataFrame({"t": pd.to_datetime(times, utc=True), "n": counts})
-    frame["bucket"] = frame["t"].dt.floor("15min")
-    for bucket, group in frame[frame["n"] >= threshold].groupby("bucket", sort=True):
-        yield bucket.to_pydatetime(), group["t"].iloc[0].to_pydatetime(), int(group["n"].max())
+def _window_counts(incidents: pd.DataFrame) -> pd.DataFrame:
+    """For each incident, how many incidents of its region fall in (t - 15 min, t]."""
+    frame = pd.DataFrame({
+        "region_code": incidents["region_code"].to_numpy(),
+        "t": pd.to_datetime(incidents["occurred_at"], utc=True).reset_index(drop=True)})
+    frame = frame.sort_values(["region_code", "t"], ignore_index=True)
+    region = frame.groupby("region_code", sort=False).ngroup().to_numpy()
+    seconds = (frame["t"] - frame["t"].min()).dt.total_seconds().to_numpy()
+    span = 10 ** 7  # seconds: far more than the data covers; keeps regions apart
+    key = region * span + seconds
+    window = BURST_WINDOW.total_seconds()
+    frame["n"] = np.arange(len(frame)) + 1 - np.searchsorted(key, key - window, side="right")
+    return frame
 
 
 def turnout_alerts(history: pd.DataFrame, registered: Mapping[str, int],

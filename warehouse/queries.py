@@ -1,5 +1,7 @@
 """The named queries of Saylau. Each is text shared by both engines; values are bound.
 
+Filters on a list of stations use ``IN (SELECT arrayJoin(list))``, not ``has(list, …)``:
+the primary key (station first) can then skip the rest of the table.
 A rule for every query here: an alias never reuses the name of a column filtered in the
 same SELECT (ClickHouse lets aliases shadow columns in WHERE); filters go in a subquery.
 
@@ -95,7 +97,8 @@ SELECT station_id, source, any(region_code) AS region_code,
        argMax(votes, occurred_at) AS votes
 FROM (SELECT * FROM $db.protocols
       WHERE occurred_at <= {as_of:DateTime}
-            AND (empty({stations:Array(String)}) OR has({stations:Array(String)}, station_id)))
+            AND (empty({stations:Array(String)})
+                 OR station_id IN (SELECT arrayJoin({stations:Array(String)}))))
 GROUP BY station_id, source
 ORDER BY station_id, source"""
 
@@ -103,7 +106,7 @@ TURNOUT_HISTORY = """
 SELECT event_id, any(station_id) AS station_id, any(source) AS source,
        any(occurred_at) AS occurred_at, any(ballots_issued) AS ballots
 FROM (SELECT * FROM $db.events
-      WHERE kind = 'turnout' AND has({stations:Array(String)}, station_id)
+      WHERE kind = 'turnout' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
             AND occurred_at <= {as_of:DateTime})
 GROUP BY event_id
 ORDER BY station_id, occurred_at, event_id"""
@@ -137,15 +140,16 @@ SELECT alert_id, any(kind) AS kind, any(region_code) AS region_code,
        any(station_id) AS station_id, argMax(occurred_at, version) AS occurred_at,
        argMax(value, version) AS value
 FROM (SELECT * FROM $db.alerts
-      WHERE kind = {kind:String} AND (has({stations:Array(String)}, station_id)
-                                       OR has({regions:Array(String)}, region_code)))
+      WHERE kind = {kind:String}
+            AND (station_id IN (SELECT arrayJoin({stations:Array(String)}))
+                 OR region_code IN (SELECT arrayJoin({regions:Array(String)}))))
 GROUP BY alert_id
 HAVING argMax(active, version) = 1"""
 
 INCIDENT_TIMES = """
 SELECT event_id, any(region_code) AS region_code, any(occurred_at) AS occurred_at
-FROM (SELECT * FROM $db.events
-      WHERE kind = 'incident' AND has({regions:Array(String)}, region_code)
+FROM (SELECT * FROM $db.incident_times
+      WHERE region_code IN (SELECT arrayJoin({regions:Array(String)}))
             AND occurred_at >= {start:DateTime} AND occurred_at < {end:DateTime})
 GROUP BY event_id
 ORDER BY occurred_at, event_id"""

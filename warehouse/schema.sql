@@ -123,6 +123,20 @@ FROM $db.events
 WHERE kind = 'incident'
 GROUP BY region_code, category, bucket;
 
+-- Incidents by region and time, for the burst rule's look-back (the archive is keyed
+-- by station, so a time range there would be a full scan).
+CREATE TABLE IF NOT EXISTS $db.incident_times (
+    region_code String,
+    occurred_at DateTime('UTC'),
+    event_id String
+) ENGINE = ReplacingMergeTree()
+ORDER BY (region_code, occurred_at, event_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.incident_times_mv TO $db.incident_times AS
+SELECT region_code, occurred_at, event_id
+FROM $db.events
+WHERE kind = 'incident';
+
 -- Alerts raised by the worker. alert_id is derived from what the alert is about, and an
 -- alert is re-computed whenever a report that could change it arrives; the newest
 -- version says whether it holds (active = 1) or was withdrawn by later evidence.

@@ -134,3 +134,13 @@ def test_uncovered_alerts_name_every_station_without_a_check_in():
     alerts = uncovered_alerts(stations, {"S2"}, at(7, 30), 30)
     assert sorted(a.station_id for a in alerts) == ["S1", "S3"]
     assert uncovered_alerts(stations, {"S1", "S2", "S3"}, at(7, 30), 30) == []
+
+
+def test_burst_alerts_keep_utc_times_and_respect_the_judged_buckets():
+    frame = incidents("KAZ001", [0, 1, 2, 3, 4])
+    bucket = at(11)
+    alerts = burst_alerts(frame, threshold=5, buckets=(bucket, bucket))
+    assert alerts and alerts[0].occurred_at == at(11, 4)
+    assert alerts[0].occurred_at.utcoffset() == dt.timedelta(0)
+    later = (at(12), at(12))
+    assert burst_alerts(frame, threshold=5, buckets=later) == []
