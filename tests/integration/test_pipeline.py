@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from geo.registry import synthetic_registry, write_registry_csv
 from infra.broker import EmbeddedBroker
 from ingest.contract import KIND_TOPIC
 from ingest.producer import EventProducer
@@ -21,13 +20,6 @@ from warehouse.queries import event_counts, rejected_counts
 from warehouse.state import region_turnout, station_state
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(400)]
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> pd.DataFrame:
-    frame = synthetic_registry(n_stations=100, total_voters=100_000, seed=5)
-    write_registry_csv(frame, tmp_path / "stations.csv")
-    return frame
 
 
 def worker_env(broker: EmbeddedBroker, prefix: str, url: str, tmp_path: Path) -> dict[str, str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo.registry import synthetic_registry, write_registry_csv
 from infra.broker import EmbeddedBroker
 from infra.lag import consumer_lag
 from ingest.contract import EVENT_TOPICS, KIND_TOPIC
@@ -25,13 +24,6 @@ from warehouse.client import open_warehouse
 from warehouse.state import station_state
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> pd.DataFrame:
-    frame = synthetic_registry(n_stations=100, total_voters=100_000, seed=5)
-    write_registry_csv(frame, tmp_path / "stations.csv")
-    return frame
 
 
 def send(producer: EventProducer, prefix: str, messages: list[dict | bytes]) -> None:
