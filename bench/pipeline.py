@@ -185,12 +185,12 @@ def measure_faust(bootstrap, prefix, url, folder, total) -> float:
 
 def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate: int):
     """p95 seconds from send to visible in the warehouse at a steady ``rate`` events/s."""
-    group = f"{prefix}-latency"
+    group = f"{prefix}-faust"  # the throughput run's group: it has read the backlog already
     reader = open_warehouse(url)
     with WorkerProcess(worker_env(bootstrap, prefix, url, folder, group),
                        folder / "latency.log") as worker, \
             EventProducer(bootstrap, prefix) as producer:
-        worker.wait_caught_up(timeout=900)  # the backlog first, then the steady stream
+        worker.wait_caught_up(timeout=900)  # joined, nothing left over: the steady stream
         events = realistic_events(registry, seconds * rate, seed=99)
         sent: dict[str, float] = {}
         latencies: list[float] = []

@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stations_parser(commands, _common)
 
+    from saylau.gateway import add_gateway_parser
+
+    add_gateway_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -245,6 +249,19 @@ def cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
     return run_roster(settings, args)
 
 
+def cmd_gateway(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.gateway import run_gateway
+
+    return run_gateway(settings, args)
+
+
+def cmd_observers(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.gateway import run_observers
+
+    return run_observers(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
-            "stations": cmd_stations, "roster": cmd_roster}
+            "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
+            "observers": cmd_observers}

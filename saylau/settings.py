@@ -89,6 +89,24 @@ class Settings(BaseSettings):
                                  "0 = as fast as possible")
     simulate_seed: int = Field(7, description="seed of the simulated election day")
 
+    # --- Gateway -----------------------------------------------------------------------
+    gateway_host: str = Field("127.0.0.1", description="address the ingest gateway listens on")
+    gateway_port: int = Field(8080, description="port of the ingest gateway")
+    gateway_journal_dir: Path | None = Field(
+        None, description="the gateway's durable journal; unset = DATA_DIR/journal")
+    gateway_journal_retain_seconds: float = Field(
+        600.0, ge=0, description="how long delivered journal segments are kept, to re-send "
+                                 "them if the broker loses what it acknowledged")
+    gateway_token_pepper: SecretStr = Field(
+        SecretStr(""), description="secret mixed into token hashes; must be set (16+ "
+                                   "characters) to issue tokens or start the gateway")
+    gateway_rate_per_second: float = Field(
+        20.0, gt=0, description="events per second each observer may send (sustained)")
+    gateway_rate_burst: int = Field(200, ge=1, description="events an observer may send at once")
+    gateway_max_body_bytes: int = Field(
+        4_000_000, ge=1024, description="largest request body the gateway reads")
+    gateway_max_batch: int = Field(1000, ge=1, le=10_000, description="most events per batch")
+
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
                            description="log level: debug, info, warning or error")
 

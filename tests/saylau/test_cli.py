@@ -8,7 +8,8 @@ import pytest
 
 from saylau.cli import COMMANDS, build_parser, main, settings_from_args
 
-SUBCOMMANDS = ["up", "broker", "worker", "dashboard", "simulate", "sql", "stations", "roster"]
+SUBCOMMANDS = ["up", "broker", "worker", "dashboard", "simulate", "sql", "stations", "roster",
+               "gateway", "observers"]
 
 
 @pytest.fixture(autouse=True)
