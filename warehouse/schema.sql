@@ -153,4 +153,5 @@ CREATE TABLE IF NOT EXISTS $db.alerts (
     threshold Float64,
     detail String
 ) ENGINE = ReplacingMergeTree(version)
-ORDER BY alert_id;
+ORDER BY (kind, station_id, region_code, alert_id);  -- the worker looks alerts up by kind
+                                                     -- and station or region
