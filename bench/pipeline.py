@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -254,6 +255,7 @@ def main() -> None:
                   f"({missing} not seen)", flush=True)
         finally:
             server.stop()
+            shutil.rmtree(folder, ignore_errors=True)  # a ClickHouse data folder of GBs
     print(f"pipeline_bench events={len(events)} raw_eps={raw_eps:.0f} "
           f"faust_eps={faust_eps:.0f} ratio={faust_eps / raw_eps:.2f} p95_latency_s={p95:.2f}")
 
