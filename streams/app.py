@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 EXIT_STORE_FAILED = 70  # EX_SOFTWARE: the worker stopped because a batch could not be stored
 
 
-def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
-              registry: pd.DataFrame) -> faust.App:
+def faust_app(settings: Settings, bootstrap: str) -> faust.App:
+    """The Faust app with the settings this broker and this workload need."""
     rebalance = settings.worker_rebalance_seconds
-    app = faust.App(
+    return faust.App(
         settings.worker_group,
         broker=f"kafka://{bootstrap}",
         datadir=str(settings.data_dir / "faust"),
@@ -48,6 +48,26 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
         producer_acks=-1,
         broker_max_poll_records=settings.worker_batch_size,
     )
+
+
+class BatchStore:
+    """Blocking: store a batch, then the alerts it changes. Runs in an executor."""
+
+    def __init__(self, warehouse: Warehouse, registry: pd.DataFrame, polls_open: dt.datetime,
+                 thresholds: Thresholds) -> None:
+        self.sink = WarehouseSink(warehouse)
+        self.monitor = AlertMonitor(warehouse, registry, polls_open, thresholds)
+
+    def __call__(self, result: BatchResult) -> list[dict[str, Any]]:
+        self.sink.write(result)
+        alert_rows = self.monitor.judge(result.events)
+        self.sink.write_alerts(alert_rows)
+        return alert_rows
+
+
+def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
+              registry: pd.DataFrame) -> faust.App:
+    app = faust_app(settings, bootstrap)
     prefix = settings.topic_prefix
     source = app.topic(*[f"{prefix}.{name}" for name in EVENT_TOPICS],
                        key_type=bytes, value_type=bytes,
@@ -60,18 +80,10 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
     window = DayWindow.for_election(election.date, election.tz)
     ballot = Ballot.of(election)
     stations = station_index(registry)
-    sink = WarehouseSink(warehouse)
-    monitor = AlertMonitor(warehouse, registry, election.opens_at, Thresholds(
+    store = BatchStore(warehouse, registry, election.opens_at, Thresholds(
         settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
         settings.alert_uncovered_minutes))
     recent = RecentIds()
-
-    def store(result: BatchResult) -> list[dict[str, Any]]:
-        """Blocking: the batch, then the alerts it changes. Runs in an executor."""
-        sink.write(result)
-        alert_rows = monitor.judge(result.events)
-        sink.write_alerts(alert_rows)
-        return alert_rows
 
     @app.agent(source, name="saylau.ingest")
     async def ingest(stream: faust.StreamT) -> None:
@@ -103,10 +115,10 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
         await _publish(rejected_topic, result.rejects, "source_topic")
         await _publish(alerts_topic, alert_rows, "alert_id")
         log.debug("batch: %d stored, %d duplicates dropped, %d rejected, %d alert rows "
-                 "(validate %.0f ms, store+alerts %.0f ms, publish %.0f ms)",
-                 len(result.rows), result.duplicates, len(result.rejects), len(alert_rows),
-                 (processed - started) * 1000, (stored - processed) * 1000,
-                 (time.perf_counter() - stored) * 1000)
+                  "(validate %.0f ms, store+alerts %.0f ms, publish %.0f ms)",
+                  len(result.rows), result.duplicates, len(result.rejects), len(alert_rows),
+                  (processed - started) * 1000, (stored - processed) * 1000,
+                  (time.perf_counter() - stored) * 1000)
 
     return app
 
