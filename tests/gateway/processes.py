@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,25 +9,24 @@ from typing import Any
 
 import httpx
 
+from tests.integration.worker import SaylauProcess
 from warehouse.client import open_warehouse
 
 
-class GatewayProcess:
+class GatewayProcess(SaylauProcess):
+    name = "gateway"
+
     def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.env = {**os.environ, **env}
+        super().__init__(env, log_path)
         self.port = port
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> GatewayProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "saylau", "gateway", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=log)
+        self.spawn("gateway", "--port", str(self.port))
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -56,31 +51,10 @@ class GatewayProcess:
         return health
 
     def stop(self, timeout: float = 20.0) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired as expired:
-            self.process.kill()
-            self.process.wait(5)
-            raise AssertionError(f"gateway ignored SIGTERM:\n{self.tail()}") from expired
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(10)
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return super().stop(timeout)
 
     def __enter__(self) -> GatewayProcess:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
 
 
 class RetryingObserver(threading.Thread):

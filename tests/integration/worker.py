@@ -13,16 +13,53 @@ from infra.lag import consumer_lag
 from ingest.contract import EVENT_TOPICS
 
 
-class WorkerProcess:
+class SaylauProcess:
+    """A `python -m saylau COMMAND` child with its output in a log: stopped with SIGTERM as an
+    operator would (a child that ignores it is killed and the test fails), killed on exit."""
+
+    name = "saylau"
+
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
+    def spawn(self, *args: str) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen([sys.executable, "-m", "saylau", "worker"],
+        self.process = subprocess.Popen([sys.executable, "-m", "saylau", *args],
                                         env=self.env, stdout=log, stderr=log)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired as expired:
+            self.process.kill()
+            self.process.wait(5)
+            raise AssertionError(f"{self.name} ignored SIGTERM for {timeout} s:\n"
+                                 f"{self.tail()}") from expired
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+class WorkerProcess(SaylauProcess):
+    name = "worker"
+
+    def start(self) -> WorkerProcess:
+        self.spawn("worker")
         return self
 
     def wait_caught_up(self, timeout: float = 120.0) -> None:
@@ -40,31 +77,5 @@ class WorkerProcess:
                                      f"see {self.log_path}:\n{self.tail()}")
             time.sleep(0.5)
 
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM, as an operator would; a worker that ignores it is killed and fails."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired as expired:
-            self.process.kill()
-            self.process.wait(5)
-            raise AssertionError(f"worker ignored SIGTERM for {timeout} s:\n"
-                                 f"{self.tail()}") from expired
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(10)
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
     def __enter__(self) -> WorkerProcess:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
