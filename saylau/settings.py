@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     worker_group: str = Field("saylau-worker", description="Kafka consumer group of workers")
     worker_batch_size: int = Field(5_000, ge=1, description="events per warehouse insert")
     worker_batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    worker_pipeline_depth: int = Field(
+        4, ge=1, description="batches read ahead while earlier ones are being stored")
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
 
