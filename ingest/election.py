@@ -47,7 +47,7 @@ class ExitPollDisclosure(BaseModel):
                    "self-completed anonymous ballot; shares estimated by the ratio estimator "
                    "with stations as clusters")
     question: str = "For which party did you vote today?"
-    confidence: float = Field(0.95, gt=0, lt=1)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
 
 
 class Election(BaseModel):
@@ -66,7 +66,7 @@ class Election(BaseModel):
     # Exit-poll numbers may be published only after this local time (default: polls close).
     exitpoll_embargo_until: dt.time | None = None
     # The mandatory statements of an exit-poll publication (who, who paid, when, how, what).
-    exitpoll: ExitPollDisclosure = Field(default_factory=ExitPollDisclosure)
+    exitpoll: ExitPollDisclosure = ExitPollDisclosure()  # frozen: one shared default is safe
 
     @property
     def tz(self) -> ZoneInfo:
