@@ -26,9 +26,12 @@ def register_export_routes(server: flask.Flask, export_dir: Path) -> None:
     as a bundle name). The media page finds the folder in ``server.config``."""
     server.config[CONFIG_KEY] = Path(export_dir)
 
-    @server.route(f"{EXPORT_URL}/<bundle>/<name>")
-    def export_file(bundle: str, name: str) -> flask.Response:
-        if bundle != LATEST and not BUNDLE_NAME.match(bundle):
+    @server.route(f"{EXPORT_URL}/<path:rest>")
+    def export_file(rest: str) -> flask.Response:
+        # Everything under /exports ends here (not in Dash's catch-all page): exactly
+        # <bundle>/<file>, the bundle a published name or `latest`.
+        bundle, _slash, name = rest.partition("/")
+        if (bundle != LATEST and not BUNDLE_NAME.match(bundle)) or not name or "/" in name:
             raise NotFound()
         # send_from_directory refuses names that leave the folder (.., absolute paths).
         return flask.send_from_directory(Path(export_dir).resolve() / bundle, name,

@@ -17,6 +17,9 @@ dash.register_page(__name__, path="/media", title="Saylau — media exports", na
 
 PAGE = "media"
 REFRESH_MS = 30_000
+# Inline, so the page reads well on the dashboard's dark background without a stylesheet.
+PAGE_STYLE = {"padding": "1em 2em", "maxWidth": "80em"}
+LINK_STYLE = {"marginRight": "0.8em", "color": "#8cc4ff"}
 ABOUT = ("Snapshots of election day for journalists and partners. Each bundle is named by "
          "the time its data is as of (UTC) and holds summary.json, regions and stations as "
          "CSV and GeoJSON, PNG maps, a short report and manifest.json with the SHA-256 of "
@@ -25,7 +28,7 @@ ABOUT = ("Snapshots of election day for journalists and partners. Each bundle is
 
 
 def layout(**_query: str) -> html.Div:
-    return html.Div(className="media", children=[
+    return html.Div(className="media", style=PAGE_STYLE, children=[
         html.H1("Saylau — media exports"),
         html.P(ABOUT, className="media-about"),
         html.Div(bundle_list(), id=f"{PAGE}-bundles"),
@@ -56,7 +59,7 @@ def bundle_list() -> html.Div:
 
 def _row(bundle: BundleInfo, is_latest: bool) -> html.Tr:
     links = [html.A(name, href=file_url(bundle.name, name), className="media-file",
-                    style={"marginRight": "0.8em"}) for name in bundle.files]
+                    style=LINK_STYLE) for name in bundle.files]
     label = f"{bundle.data_as_of} (latest)" if is_latest else bundle.data_as_of
     return html.Tr([html.Td(label), html.Td(bundle.generated_at), html.Td(links)],
                    id=f"{PAGE}-bundle-{bundle.name}", className="media-bundle")
