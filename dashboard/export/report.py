@@ -6,8 +6,10 @@ summary holds, so the report and the data files cannot disagree.
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dashboard.export.maps import MAPS
 
@@ -27,7 +29,8 @@ def report_html(summary: dict[str, Any]) -> str:
         f"<title>{_e(summary['election']['name'])} — snapshot {_e(summary['data_as_of'])}"
         f"</title><style>{STYLE}</style></head><body>",
         f"<h1>{_e(summary['election']['name'])}</h1>",
-        f"<p>Data as of <b>{_e(summary['data_as_of'])}</b> (UTC). Polls open "
+        f"<p>Data as of <b>{_e(summary['data_as_of'])}</b> (UTC; "
+        f"{_e(_local(summary['data_as_of'], summary['election']['timezone']))}). Polls open "
         f"{_e(summary['election']['polls_open'])}, close "
         f"{_e(summary['election']['polls_close'])}.</p>",
         "<h2>Country</h2><ul>",
@@ -76,7 +79,7 @@ def _margin(block: dict[str, Any]) -> str:
 
 def _region_table(regions: list[dict[str, Any]]) -> str:
     head = "".join(f"<th>{_e(title)}</th>" for _key, title in REGION_HEADERS)
-    rows = "".join("<tr>" + "".join(f"<td>{_e(_cell(row[key]))}</td>"
+    rows = "".join("<tr>" + "".join(f"<td>{_e(_cell(key, row[key]))}</td>"
                                     for key, _title in REGION_HEADERS) + "</tr>"
                    for row in regions)
     return f"<table><tr>{head}</tr>{rows}</table>"
@@ -93,8 +96,15 @@ def _incident_table(by_category: dict[str, dict[str, int]]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def _cell(value: Any) -> str:
+def _cell(key: str, value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if key == "incidents_per_10k_voters" else f"{value:.1f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _local(utc_text: str, timezone: str) -> str:
+    moment = dt.datetime.fromisoformat(utc_text.replace("Z", "+00:00"))
+    return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} in {timezone}"
 
 
 def _e(text: str) -> str:
