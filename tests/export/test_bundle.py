@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +16,11 @@ import pytest
 from dashboard.export import Exporter, read_latest, verify_bundle
 from dashboard.export.manifest import MANIFEST
 from dashboard.figures import region_summary
+from infra.clickhouse_server import ClickHouseServer
 from tests.conftest import require
-from tests.export.days import ELECTION, StoredDay, store_events
+from tests.export.days import ELECTION, StoredDay, simulated_day, store_events
 from tests.integration.events import at, encode, event
-from warehouse.client import Warehouse
+from warehouse.client import Warehouse, open_warehouse
 from warehouse.state import station_state
 
 pytestmark = pytest.mark.timeout(300)
@@ -131,3 +133,23 @@ def test_every_figure_agrees_with_the_warehouse_and_the_dashboard(
     assert sum(c["total"] for c in summary["incidents"]["by_category"].values()) == \
         national["incidents"]
     assert sum(summary["alerts"]["by_kind"].values()) == national["alerts"] > 0
+
+
+def test_both_warehouse_engines_give_byte_identical_bundles(
+        registry: pd.DataFrame, clickhouse_server: ClickHouseServer, tmp_path: Path) -> None:
+    urls = {"chdb": f"chdb://{tmp_path}/warehouse",
+            "clickhouse": f"clickhouse://default@127.0.0.1:{clickhouse_server.tcp_port}/"
+                          f"t_{uuid.uuid4().hex[:10]}"}
+    folders = {}
+    for engine, url in urls.items():
+        warehouse = open_warehouse(url)
+        try:
+            simulated_day(warehouse, registry)
+            exporter = Exporter.create(warehouse, ELECTION, tmp_path / engine)
+            folders[engine] = exporter.export(NIGHT)
+        finally:
+            warehouse.close()
+    chdb, server = folders["chdb"], folders["clickhouse"]
+    for path in sorted(chdb.iterdir()):
+        if path.name != MANIFEST:
+            assert path.read_bytes() == (server / path.name).read_bytes(), path.name
