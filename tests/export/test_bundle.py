@@ -20,7 +20,8 @@ from infra.clickhouse_server import ClickHouseServer
 from tests.conftest import require
 from tests.export.days import ELECTION, StoredDay, simulated_day, store_events
 from tests.integration.events import at, encode, event
-from warehouse.client import Warehouse, open_warehouse
+from warehouse.client import Warehouse, create_schema, open_warehouse
+from warehouse.queries import load_stations
 from warehouse.state import station_state
 
 pytestmark = pytest.mark.timeout(300)
@@ -153,3 +154,31 @@ def test_both_warehouse_engines_give_byte_identical_bundles(
     for path in sorted(chdb.iterdir()):
         if path.name != MANIFEST:
             assert path.read_bytes() == (server / path.name).read_bytes(), path.name
+
+
+def test_an_export_before_any_report_holds_zeros_and_an_embargoed_exit_poll(
+        warehouse_url: str, registry: pd.DataFrame, tmp_path: Path) -> None:
+    warehouse = open_warehouse(warehouse_url)
+    try:
+        create_schema(warehouse)
+        load_stations(warehouse, registry)
+        exporter = Exporter.create(warehouse, ELECTION, tmp_path / "exports")
+        morning = ELECTION.local(dt.time(6, 0))
+        assert exporter.default_as_of(now=morning) == morning  # no report yet: now
+        folder = exporter.export(morning)
+    finally:
+        warehouse.close()
+    assert verify_bundle(folder) == []
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["national"]["ballots"] == summary["national"]["covered"] == 0
+    assert summary["national"]["coverage"]["absent"] == len(registry)
+    assert summary["exit_poll"]["status"] == "embargoed"
+
+
+def test_the_default_as_of_is_the_latest_report_but_never_later_than_now(
+        stored: tuple[Warehouse, StoredDay], exporter: Exporter) -> None:
+    _warehouse, day = stored
+    latest = max(dt.datetime.fromisoformat(e["occurred_at"]) for e in day.events)
+    assert exporter.default_as_of(now=latest + dt.timedelta(hours=1)) == latest
+    # A phone whose clock runs ahead must not move the as-of (and the embargo) forward.
+    assert exporter.default_as_of(now=AFTERNOON) == AFTERNOON < latest
