@@ -97,3 +97,20 @@ def test_one_sampled_station_publishes_no_shares() -> None:
     block = exitpoll_block(rows, {"R1": 10}, ELECTION, ELECTION.closes_at)
     assert block["status"] == TOO_FEW and block["results"] == []
     assert block["respondents"] == 12 and block["margin_of_error_pct"] is None
+
+
+def test_the_election_file_sets_the_mandatory_statements(tmp_path: Path) -> None:
+    from dashboard.export.exitpoll import disclosure
+    from ingest.election import load_election
+
+    path = tmp_path / "election.json"
+    path.write_text(json.dumps({"exitpoll": {
+        "conducted_by": "Demoscope Bureau", "commissioned_by": "Paid by Fund X",
+        "fieldwork_start": "2026-03-15T08:00:00+05:00", "method": "tablet interviews",
+        "question": "Whom did you vote for?", "confidence": 0.99}}), encoding="utf-8")
+    statements = disclosure(load_election(path))
+    assert statements == {
+        "conducted_by": "Demoscope Bureau", "commissioned_by": "Paid by Fund X",
+        "fieldwork_start": "2026-03-15T03:00:00Z", "fieldwork_end": "2026-03-15T15:00:00Z",
+        "method": "tablet interviews", "question": "Whom did you vote for?",
+        "confidence_pct": 99.0}
