@@ -20,7 +20,12 @@ from dashboard.export.files import (
 )
 from dashboard.export.manifest import build_manifest, write_manifest
 from dashboard.export.maps import draw_maps
-from dashboard.export.publish import bundle_name, publish, staging_folder
+from dashboard.export.publish import (
+    bundle_name,
+    publish,
+    remove_stale_staging,
+    staging_folder,
+)
 from dashboard.export.report import report_html
 from dashboard.export.snapshot import Snapshot, take_snapshot, whole_second_utc
 from dashboard.export.summary import build_summary
@@ -56,6 +61,7 @@ class Exporter:
                regions: gpd.GeoDataFrame | None = None) -> Exporter:
         shapes = simplified_for_browser(load_regions() if regions is None else regions)
         commission = commission_path(registry_path) if registry_path else None
+        remove_stale_staging(Path(out_dir))
         return cls(warehouse, election, Path(out_dir), shapes, commission)
 
     def default_as_of(self, now: dt.datetime | None = None) -> dt.datetime:

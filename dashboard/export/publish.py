@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,19 @@ def staging_folder(out_dir: Path) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_staging(out_dir: Path, older_than_s: float = 3600.0) -> list[str]:
+    """Remove staging folders an interrupted export left (killed mid-write); a folder
+    younger than ``older_than_s`` may belong to an export still running."""
+    if not out_dir.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    stale = [path for path in out_dir.glob(".staging-*")
+             if path.is_dir() and path.stat().st_mtime < cutoff]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return sorted(path.name for path in stale)
 
 
 def publish(staged: Path, out_dir: Path, name: str) -> Path:

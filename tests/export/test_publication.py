@@ -4,12 +4,15 @@ bundles whose checksums verify, and a failed export leaves nothing behind."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from dashboard.export import Exporter, list_bundles, read_latest, verify_bundle
+from dashboard.export.publish import remove_stale_staging
 from tests.export.days import ELECTION
 
 pytestmark = pytest.mark.timeout(300)
@@ -64,3 +67,15 @@ def test_a_failed_export_publishes_nothing_and_leaves_latest_alone(
         exporter.export(ELECTION.local(dt.time(13)))
     assert sorted(p.name for p in exporter.out_dir.iterdir()) == [first.name, "latest"]
     assert read_latest(exporter.out_dir) == first
+
+
+def test_staging_folders_left_by_a_killed_export_are_removed_later(tmp_path: Path) -> None:
+    out = tmp_path / "exports"
+    old, fresh = out / ".staging-old", out / ".staging-running"
+    for folder in (old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text("{", encoding="utf-8")
+    hours_ago = time.time() - 7200
+    os.utime(old, (hours_ago, hours_ago))
+    assert remove_stale_staging(out) == [".staging-old"]
+    assert not old.exists() and fresh.is_dir()
