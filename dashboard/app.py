@@ -10,6 +10,7 @@ import dash
 import flask
 from dash import Dash, html
 
+from dashboard.export.routes import register_export_routes
 from geo.regions import load_regions, regions_geojson, simplified_for_browser
 from saylau.settings import Settings
 from warehouse.client import Warehouse
@@ -41,6 +42,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
                title="Saylau", update_title="", suppress_callback_exceptions=True)
     app.server.config["SAYLAU"] = context
     app.layout = html.Div([dash.page_container], className="saylau")
+    register_export_routes(app.server, settings.export_path)
     return app
 
 

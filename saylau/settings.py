@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(8050, description="port of the dashboard")
     dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
 
+    # --- Media exports ------------------------------------------------------------------
+    export_dir: Path | None = Field(
+        None, description="folder of the media snapshot bundles; unset = DATA_DIR/exports")
+    export_interval_seconds: float = Field(
+        300.0, ge=0, description="how often `saylau up` exports a bundle; 0 = never")
+
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
         120.0, ge=0, description="simulated seconds per real second when feeding live; "
@@ -132,6 +138,10 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.registry or self.data_dir / "stations.csv"
+
+    @property
+    def export_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     @property
     def tz(self) -> ZoneInfo:
