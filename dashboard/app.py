@@ -10,6 +10,7 @@ import dash
 import flask
 from dash import Dash, html
 
+from dashboard.metrics import register_metrics
 from geo.regions import load_regions, regions_geojson, simplified_for_browser
 from saylau.settings import Settings
 from warehouse.client import Warehouse
@@ -40,6 +41,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
                title="Saylau", update_title="", suppress_callback_exceptions=True)
     app.server.config["SAYLAU"] = context
+    register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
     app.layout = html.Div([dash.page_container], className="saylau")
     return app
 

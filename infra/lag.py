@@ -16,10 +16,15 @@ class LagProbe:
         self._topics = topics
 
     def lag(self) -> int:
+        return sum(self.lag_by_partition().values())
+
+    def lag_by_partition(self) -> dict[tuple[str, int], int]:
+        """{(topic, partition): messages past the group's committed offset}."""
         partitions = [TopicPartition(topic, p) for topic in self._topics
                       for p in sorted(self._consumer.partitions_for_topic(topic) or ())]
         ends = self._consumer.end_offsets(partitions)
-        return sum(max(ends[tp] - (self._consumer.committed(tp) or 0), 0) for tp in partitions)
+        return {(tp.topic, tp.partition): max(ends[tp] - (self._consumer.committed(tp) or 0), 0)
+                for tp in partitions}
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

@@ -18,6 +18,7 @@ from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
 from saylau.settings import Settings
 from streams.alerting import AlertMonitor, Thresholds
 from streams.batch import BatchResult, Message, RecentIds, process_batch
+from streams.metrics import start_worker_metrics
 from streams.rules import Ballot
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow, station_index
@@ -84,6 +85,7 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
         settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
         settings.alert_uncovered_minutes))
     recent = RecentIds()
+    metrics = start_worker_metrics(settings, bootstrap)  # Prometheus; None when the port is 0
 
     @app.agent(source, name="saylau.ingest")
     async def ingest(stream: faust.StreamT) -> None:
@@ -112,6 +114,8 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
         alert_rows = await loop.run_in_executor(None, store, result)
         stored = time.perf_counter()
         recent.add_all(result.event_ids)
+        if metrics is not None:
+            metrics.record(result, stored - processed)
         await _publish(rejected_topic, result.rejects, "source_topic")
         await _publish(alerts_topic, alert_rows, "alert_id")
         log.debug("batch: %d stored, %d duplicates dropped, %d rejected, %d alert rows "
