@@ -11,8 +11,11 @@ class LagProbe:
     subscribes, so it never joins the group or disturbs its members."""
 
     def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+        # Short timeouts: a status page or a scrape must say "Kafka is down" within
+        # seconds, not hang for kafka-python's defaults (30 s to bootstrap, 5 min a request).
         self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                       enable_auto_commit=False, client_id="saylau-lag")
+                                       enable_auto_commit=False, client_id="saylau-lag",
+                                       bootstrap_timeout_ms=5_000, request_timeout_ms=10_000)
         self._topics = topics
 
     def lag(self) -> int:
