@@ -103,7 +103,12 @@ def start_worker_metrics(settings: Settings, bootstrap: str) -> WorkerMetrics | 
                       [f"{settings.topic_prefix}.{name}" for name in EVENT_TOPICS])
     # All interfaces: Prometheus scrapes each worker container from elsewhere. The
     # figures are counts only, never an event's content.
-    start_http_server(settings.worker_metrics_port, addr="0.0.0.0",  # noqa: S104
-                      registry=metrics.registry)
+    try:
+        start_http_server(settings.worker_metrics_port, addr="0.0.0.0",  # noqa: S104
+                          registry=metrics.registry)
+    except OSError as error:
+        raise SystemExit(f"saylau worker: cannot serve metrics on port "
+                         f"{settings.worker_metrics_port} ({error.strerror}); set "
+                         f"SAYLAU_WORKER_METRICS_PORT to a free port, or 0") from error
     log.info("worker metrics on :%d/metrics", settings.worker_metrics_port)
     return metrics

@@ -159,3 +159,28 @@ def test_dashboard_counts_page_loads_and_callbacks(tmp_path: Path,
              if name == "saylau_dashboard_requests_total" and dict(labels)["handler"] == handler}
     assert sum(calls.values()) == 2 and set(calls) == {str(s) for s in statuses}
     assert samples[("saylau_dashboard_request_seconds_count", (("handler", "page:/"),))] == 3
+
+
+def test_a_taken_metrics_port_stops_the_worker_with_a_clear_message(
+        broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path,
+        registry: pd.DataFrame) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - the worker binds all interfaces too
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"SAYLAU_KAFKA_BOOTSTRAP": broker.bootstrap, "SAYLAU_TOPIC_PREFIX": topic_prefix,
+               "SAYLAU_WAREHOUSE": f"chdb://{tmp_path}/warehouse",
+               "SAYLAU_DATA_DIR": str(tmp_path), "SAYLAU_REGISTRY": str(tmp_path / "stations.csv"),
+               "SAYLAU_WORKER_METRICS_PORT": str(port)}
+        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+        assert worker.process is not None
+        try:
+            code = worker.process.wait(120)
+        finally:
+            worker.__exit__()
+    assert code != 0
+    log = (tmp_path / "worker.log").read_text(encoding="utf-8")
+    assert f"cannot serve metrics on port {port} (Address already in use)" in log
+    assert "Traceback" not in log
