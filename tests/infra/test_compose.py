@@ -9,6 +9,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 from infra.compose import (
     COMPOSE_PATH,
@@ -347,3 +348,20 @@ def test_dashboard_can_read_the_worker_lag_for_its_status_page(compose):
     assert env["SAYLAU_KAFKA_BOOTSTRAP"] == worker["SAYLAU_KAFKA_BOOTSTRAP"]
     assert env.get("SAYLAU_WORKER_GROUP") == worker.get("SAYLAU_WORKER_GROUP")
     assert env["SAYLAU_TOPIC_PREFIX"] == worker["SAYLAU_TOPIC_PREFIX"]
+
+
+def test_prometheus_scrapes_every_saylau_process_where_it_serves_metrics(compose):
+    prometheus = services(compose)["prometheus"]
+    mount = next(str(v) for v in prometheus["volumes"] if "prometheus.yml" in str(v))
+    config = yaml.safe_load((REPO_ROOT / mount.split(":")[0]).read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    (workers,) = jobs["saylau-worker"]["dns_sd_configs"]
+    worker_port = service_environment(services(compose)["worker"])["SAYLAU_WORKER_METRICS_PORT"]
+    assert (workers["names"], str(workers["port"])) == (["worker"], worker_port)
+    gateway = build_parser().parse_args(command_args(services(compose)["gateway"]))
+    assert jobs["saylau-gateway"]["static_configs"][0]["targets"] == \
+        [f"gateway:{gateway.gateway_port}"]
+    dashboard_port = service_environment(services(compose)["dashboard"])["SAYLAU_DASHBOARD_PORT"]
+    assert jobs["saylau-dashboard"]["static_configs"][0]["targets"] == \
+        [f"dashboard:{dashboard_port}"]
+    assert [m.host_ip for m in published_ports(prometheus)] == ["127.0.0.1"]
