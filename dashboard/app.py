@@ -40,6 +40,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
                title="Saylau", update_title="", suppress_callback_exceptions=True)
     app.server.config["SAYLAU"] = context
+    app.server.config["SAYLAU_SETTINGS"] = settings  # the wall, station and time-travel pages
     app.layout = html.Div([dash.page_container], className="saylau")
     return app
 
