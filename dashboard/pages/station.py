@@ -78,8 +78,10 @@ def _commission(station_id: str) -> html.Table | html.P:
     members = commission_members(current_settings().registry_path, station_id)
     if members.empty:
         return html.P("No commission members in the registry.", id=f"{PAGE}-commission")
+    parties = current_settings().election().options
     header = html.Tr([html.Th(h) for h in ("Name", "Role", "Party")])
-    rows = [html.Tr([html.Td(m.name), html.Td(m.role), html.Td(m.party or "self-nominated")])
+    rows = [html.Tr([html.Td(m.name), html.Td(m.role),
+                     html.Td(parties.get(m.party, m.party) if m.party else "self-nominated")])
             for m in members.itertuples(index=False)]
     return html.Table([header, *rows], className="station-table", id=f"{PAGE}-commission")
 
