@@ -16,6 +16,7 @@ wiring the pages call inside a Dash callback.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -124,11 +125,34 @@ class Snapshot:
     alerts: pd.DataFrame
     reporting: pd.DataFrame
     rejected: int
+    version: str = ""  # changes when any figure above changes (content_version)
     taken_at: float = field(default_factory=time.monotonic)
+    _built: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _build_lock: threading.Lock = field(default_factory=threading.Lock, compare=False,
+                                        repr=False)
 
     @property
     def counted_incidents(self) -> int:
         return int(self.incidents_by_category["counted"].sum())
+
+    def built(self, name: str, build: Callable[[], Any]) -> Any:
+        """What ``build`` makes from this snapshot, made once: ten screens asking for the
+        same panels in one interval share one set of figures."""
+        with self._build_lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+
+def content_version(as_of: dt.datetime | None, frames: Sequence[pd.DataFrame],
+                    rejected: int) -> str:
+    """A fingerprint of a snapshot's content: equal fingerprints, equal figures, so a
+    screen that already shows them need not be sent them again."""
+    digest = hashlib.sha1(str((as_of, rejected)).encode(), usedforsecurity=False)
+    for frame in frames:
+        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        digest.update(hashed.to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[str, str],
@@ -141,16 +165,21 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
     passed = [m for m in reporting_times if latest is not None and m <= latest]
     at_moments = (queries.turnout_at_moments(wh, passed, as_of) if passed
                   else pd.DataFrame({"source": [], "moment": [], "ballots": []}))
+    alerts = queries.alerts(wh, as_of)
+    reporting = reporting_turnout(at_moments, reporting_times,
+                                  int(state["registered_voters"].sum()), latest)
+    rejected = sum(queries.rejected_counts(wh).values())
+    version = content_version(latest, [state[["station_id", "ballots", "covered", "coverage"]],
+                                       incidents[["incident_id", "status"]],
+                                       alerts[["alert_id", "detail"]], reporting], rejected)
     return Snapshot(
         as_of=as_of, latest=latest, state=state, summary=region_summary(state, region_names),
         headline=headline(state), incidents=incidents,
         incidents_by_category=incident_matrix(incidents),
         density=incident_density_by_region(incidents, state),
         incident_stations=incidents_at_stations(incidents, state),
-        gaps=coverage_gap_summary(state), alerts=queries.alerts(wh, as_of),
-        reporting=reporting_turnout(at_moments, reporting_times,
-                                    int(state["registered_voters"].sum()), latest),
-        rejected=sum(queries.rejected_counts(wh).values()))
+        gaps=coverage_gap_summary(state), alerts=alerts, reporting=reporting,
+        rejected=rejected, version=version)
 
 
 class SnapshotCache:

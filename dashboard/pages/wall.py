@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.app import current_context
 from dashboard.figures import coverage_gap_map, incident_density_map, turnout_map
@@ -53,6 +53,7 @@ def layout(as_of: str | None = None, **_query: str) -> html.Div:
         TIME.control(as_of),
         dcc.Interval(id=f"{PAGE}-tick", interval=refresh_ms, n_intervals=0),
         dcc.Interval(id=f"{PAGE}-rotate", interval=rotate_ms, n_intervals=0),
+        dcc.Store(id=f"{PAGE}-shown"),  # version of the snapshot this screen shows
     ])
 
 
@@ -81,12 +82,21 @@ clientside_callback(
           Output(f"{PAGE}-map-gaps", "figure"), Output(f"{PAGE}-headline", "children"),
           Output(f"{PAGE}-reporting", "children"), Output(f"{PAGE}-categories", "children"),
           Output(f"{PAGE}-regions", "children"), Output(f"{PAGE}-ticker", "children"),
-          Input(f"{PAGE}-tick", "n_intervals"), Input(TIME.store, "data"))
-def refresh(_n: int, as_of: str | None) -> tuple[Any, ...]:
+          Output(f"{PAGE}-shown", "data"),
+          Input(f"{PAGE}-tick", "n_intervals"), Input(TIME.store, "data"),
+          State(f"{PAGE}-shown", "data"))
+def refresh(_n: int, as_of: str | None, shown: str | None) -> tuple[Any, ...]:
     context = current_context()
-    tz = ZoneInfo(context.timezone)
-    snap = current_snapshot(parse_as_of(as_of, tz))  # one snapshot feeds every panel below
-    names = context.region_names
+    snap = current_snapshot(parse_as_of(as_of, ZoneInfo(context.timezone)))
+    if snap.version == shown:  # this screen already shows these very numbers
+        return (dash.no_update,) * 9
+    # One snapshot feeds every panel; its panels are built once for every screen.
+    return (*snap.built(PAGE, lambda: _panels(snap)), snap.version)
+
+
+def _panels(snap: Snapshot) -> tuple[Any, ...]:
+    context = current_context()
+    tz, names = ZoneInfo(context.timezone), context.region_names
     return (turnout_map(context.regions_geojson, snap.summary, snap.state),
             incident_density_map(context.regions_geojson, snap.density, snap.incident_stations,
                                  names),

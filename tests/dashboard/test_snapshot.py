@@ -164,3 +164,19 @@ def test_a_new_interval_or_another_as_of_takes_a_new_snapshot():
 class _Stamp:
     def __init__(self, taken_at: float) -> None:
         self.taken_at = taken_at
+
+
+def test_snapshot_version_changes_only_with_the_content(day_warehouse):
+    _day, warehouse = day_warehouse
+    live = take_snapshot(warehouse, None, {}, REPORTING)
+    assert take_snapshot(warehouse, None, {}, REPORTING).version == live.version
+    assert take_snapshot(warehouse, local(10, 30), {}, REPORTING).version != live.version
+
+
+def test_panels_built_from_a_snapshot_are_built_once(day_warehouse):
+    _day, warehouse = day_warehouse
+    snap = take_snapshot(warehouse, None, {}, REPORTING)
+    builds: list[int] = []
+    first = snap.built("wall", lambda: builds.append(1) or object())
+    assert snap.built("wall", lambda: builds.append(1) or object()) is first
+    assert builds == [1]
