@@ -27,8 +27,6 @@ import flask
 import pandas as pd
 
 from dashboard.figures import Headline, headline, region_summary
-from geo.density import incidents_per_region
-from geo.spatial import coverage_gaps
 from saylau.settings import Settings
 from warehouse import queries
 from warehouse.client import Warehouse
@@ -49,42 +47,54 @@ def counted_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
 def incident_matrix(incidents: pd.DataFrame) -> pd.DataFrame:
     """Per category (rows, most counted first): incidents by status and ``counted``
     (verified + unverified)."""
-    table = pd.crosstab(incidents["category"], incidents["status"])
-    table = table.reindex(columns=list(STATUSES), fill_value=0).astype("int64")
+    table = _count_by(incidents, "category", STATUSES)
     table["counted"] = table["verified"] + table["unverified"]
-    table.index.name = "category"
     return table.sort_values(["counted", "verified"], ascending=False, kind="stable")
 
 
 def incident_density_by_region(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
     """Per region of the registry: verified and unverified incidents, voters, and each per
-    10,000 registered voters (``per_10k`` counts both)."""
-    stations = state[["station_id", "region_code", "registered_voters"]]
-    verified = incidents_per_region(incidents[incidents["status"] == "verified"], stations)
-    unverified = incidents_per_region(incidents[incidents["status"] == "unverified"], stations)
-    frame = pd.DataFrame({"verified": verified["incidents"],
-                          "unverified": unverified["incidents"], "voters": verified["voters"]})
-    voters = frame["voters"].where(frame["voters"] > 0)
-    for column in ("verified", "unverified"):
-        frame[f"per_10k_{column}"] = (frame[column] * 10_000 / voters).fillna(0.0)
+    10,000 registered voters (``per_10k`` counts both). Incidents carry the region their
+    station was enriched with."""
+    voters = state.groupby("region_code")["registered_voters"].sum()
+    frame = _count_by(incidents, "region_code", COUNTED_STATUSES).reindex(voters.index,
+                                                                           fill_value=0)
+    frame["voters"] = voters
+    per_voter = 10_000 / voters.where(voters > 0)
+    for column in COUNTED_STATUSES:
+        frame[f"per_10k_{column}"] = (frame[column] * per_voter).fillna(0.0)
     frame["per_10k"] = frame["per_10k_verified"] + frame["per_10k_unverified"]
     return frame.reset_index()
 
 
 def incidents_at_stations(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
     """Per station with counted incidents: its position, voters, verified and unverified."""
-    counted = counted_incidents(incidents)
-    table = pd.crosstab(counted["station_id"], counted["status"]).reindex(
-        columns=list(COUNTED_STATUSES), fill_value=0)
+    table = _count_by(counted_incidents(incidents), "station_id", COUNTED_STATUSES)
     positions = state.set_index("station_id")[["region_code", "lat", "lon", "registered_voters"]]
-    joined = positions.join(table, how="inner").reset_index()
-    return joined.astype({"verified": "int64", "unverified": "int64"})
+    return positions.join(table, how="inner").reset_index()
+
+
+def _count_by(incidents: pd.DataFrame, key: str, statuses: Sequence[str]) -> pd.DataFrame:
+    """Incidents per ``key`` (rows) and status (columns ``statuses``), as int64."""
+    counts = incidents.groupby([key, "status"]).size().unstack(fill_value=0)
+    table = counts.reindex(columns=list(statuses), fill_value=0).astype("int64")
+    table.columns.name = None
+    return table
 
 
 def coverage_gap_summary(state: pd.DataFrame) -> pd.DataFrame:
-    """Per region: stations and voters without an observer present (``geo.spatial``)."""
-    covered = state.loc[state["covered"].astype(bool), "station_id"]
-    return coverage_gaps(state, covered).reset_index()
+    """Per region, worst first: stations and voters without an observer present, and the
+    share of the region's voters whose station nobody watches (as ``geo.spatial``'s
+    ``coverage_gaps``, from the state's ``covered`` column)."""
+    uncovered = ~state["covered"].astype(bool).to_numpy()
+    voters = state["registered_voters"].to_numpy(dtype="int64")
+    frame = pd.DataFrame({"region_code": state["region_code"].to_numpy(), "stations": 1,
+                          "uncovered": uncovered.astype("int64"), "voters": voters,
+                          "uncovered_voters": voters * uncovered})
+    gaps = frame.groupby("region_code").sum()
+    gaps["uncovered_share"] = gaps["uncovered_voters"] / gaps["voters"].where(gaps["voters"] > 0)
+    return gaps.sort_values(["uncovered_voters", "uncovered"], ascending=False,
+                            kind="stable").reset_index()
 
 
 def reporting_turnout(at_moments: pd.DataFrame, moments: Sequence[dt.datetime],
