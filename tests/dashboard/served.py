@@ -5,6 +5,7 @@ Test modules import these fixtures by name (``from tests.dashboard.served import
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -56,14 +57,23 @@ def served(tmp_path: Path) -> Iterator[Served]:
     load_day(warehouse, day)
     settings = Settings(dashboard_refresh_seconds=1.0, dashboard_rotate_seconds=ROTATE_SECONDS,
                         registry=registry_path, data_dir=tmp_path)
+    with serve(settings, warehouse) as url:
+        yield Served(day, warehouse, url, settings)
+    warehouse.close()
+
+
+@contextlib.contextmanager
+def serve(settings: Settings, warehouse: Warehouse) -> Iterator[str]:
+    """The dashboard on a free port in a thread; yields its address."""
     app = create_dashboard(settings, warehouse)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Served(day, warehouse, f"http://127.0.0.1:{server.server_port}", settings)
-    server.shutdown()
-    warehouse.close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture

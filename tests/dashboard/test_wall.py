@@ -17,10 +17,19 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_dashboard
 from dashboard.snapshot import reporting_moments
+from geo.registry import synthetic_registry
 from saylau.settings import Settings
-from tests.dashboard.served import ROTATE_SECONDS, Served, browser, served, text_becomes
+from tests.dashboard.served import (
+    ROTATE_SECONDS,
+    Served,
+    browser,
+    serve,
+    served,
+    text_becomes,
+)
 from tests.dashboard.test_snapshot import CountingWarehouse
-from tests.dashboard.wall_day import HOT_REGION, build_day, load_day, local
+from tests.dashboard.wall_day import HOT_REGION, KnownDay, build_day, load_day, local
+from tests.integration.events import at
 from warehouse import queries
 from warehouse.client import open_warehouse
 
@@ -49,13 +58,13 @@ def expected_wall(served: Served, as_of=None) -> dict[str, str]:
         "#wall-value-incidents": f"{len(counted):,}",
         "#wall-value-alerts": f"{len(queries.alerts(served.warehouse, as_of)):,}",
     }
-    for at in reporting_moments(served.settings):
-        key = f"#wall-reporting-{at:%H%M}"
-        reached = at <= (as_of or local(20, 40))
-        figures[f"{key} .reporting-observer"] = (percent(day.ballots(at), registered)
+    for reported in reporting_moments(served.settings):
+        key = f"#wall-reporting-{reported:%H%M}"
+        reached = reported <= (as_of or local(20, 40))
+        figures[f"{key} .reporting-observer"] = (percent(day.ballots(reported), registered)
                                                  if reached else "—")
         figures[f"{key} .reporting-official"] = (
-            f"official {percent(day.ballots(at, 'official'), registered)}" if reached
+            f"official {percent(day.ballots(reported, 'official'), registered)}" if reached
             else "not yet")
     return figures
 
@@ -178,3 +187,32 @@ def test_two_wall_callbacks_in_one_interval_share_one_snapshot(tmp_path: Path) -
     assert second[0] is first[0]  # the very same figure, built once
     assert again == (dash.no_update,) * len(first)
     warehouse.close()
+
+
+def test_ten_thousand_stations_are_drawn_one_by_one_and_zoom_quickly(
+        tmp_path: Path, browser: webdriver.Chrome, artifacts: Path) -> None:
+    day = KnownDay(synthetic_registry(n_stations=10_000, total_voters=12_000_000, seed=5))
+    for number, station in enumerate(day.registry["station_id"][::2]):
+        day.add("checkin", station, at(7, 30), f"obs-{number}", role="observer")
+    warehouse = open_warehouse(f"chdb://{tmp_path}/warehouse")
+    load_day(warehouse, day)
+    with serve(Settings(dashboard_refresh_seconds=5.0, dashboard_rotate_seconds=600.0),
+               warehouse) as url:
+        started = time.monotonic()
+        browser.get(url + "/")
+        drawn = WebDriverWait(browser, 120).until(lambda d: d.execute_script(
+            "const p = document.querySelector('#wall-map .js-plotly-plot');"
+            "if (!p || !p._fullData || !document.querySelector('#wall-map canvas')) return null;"
+            "return p._fullData.filter(t => t.type === 'scattermap')"  # decoded, as drawn
+            ".reduce((n, t) => n + t.lat.length, 0);"))
+        shown_s = time.monotonic() - started
+        assert drawn == 10_000
+        assert text_becomes(browser, "#wall-value-covered", "5,000 / 10,000") == "5,000 / 10,000"
+        zoom_ms = browser.execute_async_script(
+            "const done = arguments[0]; const p = document.querySelector('#wall-map "
+            ".js-plotly-plot'); const t = performance.now();"
+            "Plotly.relayout(p, {'map.zoom': 5}).then(() => done(performance.now() - t));")
+        browser.save_screenshot(str(artifacts / "wall-10000-stations.png"))
+    warehouse.close()
+    print(f"10,000 stations: map shown {shown_s:.1f} s after loading, zoom {zoom_ms:.0f} ms")
+    assert zoom_ms < 5_000  # software WebGL in a headless browser on a busy 2-core machine
