@@ -83,6 +83,9 @@ def test_station_page_shows_the_station_and_all_its_events(
         "const t = p.data.find(t => t.name === 'observer count'); return t ? t.y : null;"))
     assert drawn == [round(b * 100 / voters, 1) for b in counts]
     browser.save_screenshot(str(artifacts / "station.png"))
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert urls and [u for u in urls if not u.startswith(served.url)] == []  # no internet
 
 
 def test_station_page_as_of_a_moment_shows_only_what_had_happened(
