@@ -13,6 +13,7 @@ import dash
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_dashboard
@@ -217,3 +218,21 @@ def test_ten_thousand_stations_are_drawn_one_by_one_and_zoom_quickly(
     warehouse.close()
     print(f"10,000 stations: map shown {shown_s:.1f} s after loading, zoom {zoom_ms:.0f} ms")
     assert zoom_ms < 5_000  # software WebGL in a headless browser on a busy 2-core machine
+
+
+def test_moving_the_slider_shows_the_wall_as_of_that_moment(
+        served: Served, browser: webdriver.Chrome) -> None:
+    browser.get(served.url + "/")
+    assert_wall_shows(browser, expected_wall(served))
+    # The slider counts minutes from 06:00 (an hour before polls open): 270 is 10:30.
+    field = browser.find_element(By.CSS_SELECTOR, "#wall-tt-slider input")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("270", Keys.TAB)  # the slider takes the value when the field is left
+    assert_wall_shows(browser, expected_wall(served, local(10, 30)))
+    assert text_becomes(browser, "#wall-tt-label", "as of 10:30 (15 Mar)") \
+        == "as of 10:30 (15 Mar)"
+    WebDriverWait(browser, 10).until(lambda d: "as_of=2026-03-15T10%3A30" in d.current_url)
+    # The keyboard moves the slider too: Home is 06:00, before anything happened.
+    browser.find_element(By.CSS_SELECTOR, "#wall-tt-slider [role=slider]").send_keys(Keys.HOME)
+    assert text_becomes(browser, "#wall-value-turnout", "0.0%") == "0.0%"
+    assert text_becomes(browser, "#wall-value-covered", "0 / 200") == "0 / 200"
