@@ -42,7 +42,9 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
                title="Saylau", update_title="", suppress_callback_exceptions=True)
     app.server.config["SAYLAU"] = context
-    app.server.config["SAYLAU_SETTINGS"] = settings  # the status page asks Kafka for the lag
+    # The status page asks Kafka for the lag; the wall, station and time-travel pages read
+    # the election day and refresh settings.
+    app.server.config["SAYLAU_SETTINGS"] = settings
     register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
     app.layout = html.Div([dash.page_container], className="saylau")
     register_export_routes(app.server, settings.export_path)

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
     dashboard_port: int = Field(8050, description="port of the dashboard")
     dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
+    dashboard_rotate_seconds: float = Field(
+        20.0, gt=0, description="seconds each map stays on the wall before the next one")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(
