@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gateway_parser(commands, _common)
 
+    from saylau.replay import add_replay_parser
+
+    add_replay_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -261,7 +265,13 @@ def cmd_observers(settings: Settings, args: argparse.Namespace) -> int:
     return run_observers(settings, args)
 
 
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.replay import run_replay
+
+    return run_replay(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers}
+            "observers": cmd_observers, "replay": cmd_replay}

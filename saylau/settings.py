@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
 
+    # --- Replay ------------------------------------------------------------------------
+    replay_batch_size: int = Field(20_000, ge=1, description="messages per warehouse insert "
+                                                              "when replaying a day")
+
     # --- Alerts (thresholds) ------------------------------------------------------------
     alert_burst_incidents: int = Field(
         5, ge=1, description="incidents in one region within 15 minutes that make a burst")
