@@ -7,8 +7,8 @@ the replayed tables equal the live run's. Only the times of processing differ
 replay from the archive keeps the first two as the live run stored them.
 
 Three sources, each a stream of message batches:
-- Kafka, every partition of every event topic from its first offset up to the end offsets
-  seen at the start (kafka-python, manual assignment: no consumer group, nothing committed);
+- Kafka, every partition of every event topic from its first offset until a poll finds
+  nothing more (kafka-python, manual assignment: no consumer group, nothing committed);
 - the warehouse's raw archive: ``events`` (payload unchanged) and ``rejected`` (raw text),
   in the order the live worker received them;
 - a file written by ``saylau simulate --output`` (its messages as ``SimulatedMessage``).
@@ -116,8 +116,9 @@ def _keep_live_times(rows: list[dict[str, Any]], rejects: list[dict[str, Any]],
 # --- Kafka ------------------------------------------------------------------------------------
 
 class KafkaSource:
-    """Every message of the event topics, from the first offset to the end offsets seen when
-    the source was opened. Manual assignment: no group is joined, no offset committed."""
+    """Every message of the event topics, from the first offset to the end. Manual
+    assignment: no group is joined, no offset committed. ``total`` (for a progress bar) is
+    what the broker reported when the source was opened."""
 
     def __init__(self, bootstrap: str, prefix: str, batch_size: int = 20_000,
                  stall_seconds: float = 60.0) -> None:
@@ -141,24 +142,28 @@ class KafkaSource:
         self.total = sum(self.end[tp] - self.start[tp] for tp in partitions)
 
     def batches(self) -> Iterator[ReplayBatch]:
-        pending = {tp for tp, end in self.end.items() if end > self.start[tp]}
         self.consumer.seek_to_beginning()
         last_progress = time.monotonic()
-        while pending:
-            messages = []
+        while True:
+            behind = self._behind()
             polled = self.consumer.poll(timeout_ms=1000, max_records=self.batch_size)
-            for tp, records in polled.items():
-                messages += [Message(tp.topic, tp.partition, r.offset, r.value)
-                             for r in records if r.offset < self.end[tp]]
-                if tp in pending and self.consumer.position(tp) >= self.end[tp]:
-                    pending.discard(tp)
-                    self.consumer.pause(tp)
+            messages = [Message(tp.topic, tp.partition, r.offset, r.value)
+                        for tp, records in polled.items() for r in records]
             if messages:
                 last_progress = time.monotonic()
                 yield ReplayBatch(messages)
+            elif not behind:
+                return  # at the end offsets, and a poll found nothing more
             elif time.monotonic() - last_progress > self.stall_seconds:
                 raise ReplayError(f"Kafka delivered nothing for {self.stall_seconds:.0f} s "
-                                  f"with {len(pending)} partitions not read to the end")
+                                  f"with {len(behind)} partitions not read to the end")
+
+    def _behind(self) -> set[TopicPartition]:
+        """Partitions not yet read to the end offsets the broker reported. Those are a floor,
+        not the end: the embedded broker (Tansu 0.6) reports the first offset of a
+        partition's last record batch + 1, so reading stops only when a poll at (or past)
+        every reported end finds nothing more."""
+        return {tp for tp, end in self.end.items() if self.consumer.position(tp) < end}
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
