@@ -109,7 +109,7 @@ def _forensics(official: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def _discrepancies(protocols: pd.DataFrame) -> pd.DataFrame:
     table = protocol_discrepancies(protocols)
-    table = table[table["discrepant"]].reset_index(drop=True)
+    table = table[table["discrepant"].astype(bool)].reset_index(drop=True)
     table["votes_diff"] = [json.dumps(diff, sort_keys=True) for diff in table["votes_diff"]]
     return table.drop(columns=["discrepant"])
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
@@ -31,12 +33,13 @@ from ingest.contract import EVENT_TOPICS, KIND_TOPIC
 from ingest.election import Election
 from ingest.simulator import SimulatedMessage
 from streams.alerting import AlertMonitor, Thresholds
-from streams.batch import Message, RecentIds, process_batch
+from streams.batch import BatchResult, Message, RecentIds, process_batch
 from streams.rules import Ballot
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow, station_index
 from warehouse.client import Warehouse
 
+T = TypeVar("T")
 RejectKey = tuple[str, int, int]  # (source_topic, source_partition, source_offset)
 
 
@@ -59,6 +62,8 @@ class ReplayCounts:
     duplicates: int = 0
     rejected: int = 0
     alert_rows: int = 0
+    insert_seconds: float = 0.0  # in the warehouse sink
+    alert_seconds: float = 0.0  # judging alerts (reads the warehouse) and writing them
 
     def __str__(self) -> str:
         return (f"{self.messages} messages: {self.stored} events stored, {self.duplicates} "
@@ -80,26 +85,79 @@ class Replayer:
 
     def replay(self, batches: Iterable[ReplayBatch],
                progress: Callable[[int], None] | None = None) -> ReplayCounts:
+        """Store every batch. Reading and validating run one batch ahead, in a thread, while
+        the warehouse inserts and judges alerts (chDB and the server work outside the GIL)."""
         counts = ReplayCounts()
-        for batch in batches:
-            self.store(batch, counts)
+        for batch, result in read_ahead(self._processed(batches)):
+            self._store(batch, result, counts)
             if progress is not None:
                 progress(len(batch.messages))
         return counts
 
-    def store(self, batch: ReplayBatch, counts: ReplayCounts) -> None:
-        result = process_batch(batch.messages, self.stations, self.window, self.recent,
-                               dt.datetime.now(dt.UTC), self.ballot)
-        _keep_live_times(result.rows, result.rejects, batch)
+    def _processed(self, batches: Iterable[ReplayBatch]) -> Iterator[tuple[ReplayBatch,
+                                                                         BatchResult]]:
+        for batch in batches:
+            result = process_batch(batch.messages, self.stations, self.window, self.recent,
+                                   dt.datetime.now(dt.UTC), self.ballot)
+            # Remembered at once, not after the store as the worker does: a replay stores
+            # every batch it processes, or stops altogether.
+            self.recent.add_all(result.event_ids)
+            _keep_live_times(result.rows, result.rejects, batch)
+            yield batch, result
+
+    def _store(self, batch: ReplayBatch, result: BatchResult, counts: ReplayCounts) -> None:
+        started = time.perf_counter()
         self.sink.write(result)
+        inserted = time.perf_counter()
         alert_rows = self.monitor.judge(result.events)
         self.sink.write_alerts(alert_rows)
-        self.recent.add_all(result.event_ids)
+        counts.insert_seconds += inserted - started
+        counts.alert_seconds += time.perf_counter() - inserted
         counts.messages += len(batch.messages)
         counts.stored += len(result.rows)
         counts.duplicates += result.duplicates
         counts.rejected += len(result.rejects)
         counts.alert_rows += len(alert_rows)
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The items of ``items``, produced by a thread up to ``depth`` items ahead. An error in
+    the thread is raised here; leaving the loop early stops the thread."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        """Queue ``item`` unless the consumer has left; False once it has."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as error:  # handed over to the consuming thread, raised there
+            offer(error)
+
+    thread = threading.Thread(target=produce, name="saylau-replay-read", daemon=True)
+    thread.start()
+    try:
+        while (item := ahead.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _keep_live_times(rows: list[dict[str, Any]], rejects: list[dict[str, Any]],

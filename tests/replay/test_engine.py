@@ -1,0 +1,43 @@
+"""The replay engine's pure pieces: batching a simulated day, reading ahead in a thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from ingest.simulator import SimulatedMessage
+from streams.replay import read_ahead, simulated_batches
+
+T0 = dt.datetime(2026, 3, 15, 7, tzinfo=dt.UTC)
+
+
+def test_simulated_messages_become_batches_numbered_by_line() -> None:
+    messages = [SimulatedMessage(T0, "turnout", f"s{i}", b"{}") for i in range(5)]
+    batches = list(simulated_batches(iter(messages), "p", 2))
+    assert [len(b.messages) for b in batches] == [2, 2, 1]
+    assert [m.offset for b in batches for m in b.messages] == [0, 1, 2, 3, 4]
+    assert {m.topic for b in batches for m in b.messages} == {"p.turnout"}
+
+
+def test_read_ahead_keeps_order_and_raises_the_producers_error() -> None:
+    assert list(read_ahead(iter(range(100)))) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("broken source")
+
+    got = []
+    with pytest.raises(ValueError, match="broken source"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_leaving_read_ahead_early_stops_its_thread() -> None:
+    before = threading.active_count()
+    for item in read_ahead(iter(range(1_000_000))):
+        if item == 3:
+            break
+    assert threading.active_count() == before
