@@ -1,6 +1,7 @@
 """Replay of a simulated 1,000,000-event day into a fresh chDB warehouse, and scrubbing it.
 
-    python bench/replay.py [--events 1000000] [--batch 20000] [--moments 50] [--keep DIR]
+    python bench/replay.py [--events 1000000] [--batch 20000] [--judge-every 200000]
+                           [--moments 50] [--keep DIR]
 
 1. The simulator writes a day of about ``--events`` messages to a file (``simulate --output``
    format), in a temporary folder.
@@ -77,14 +78,14 @@ def baseline(path: Path, registry: pd.DataFrame, total: int, batch: int) -> floa
     return seconds
 
 
-def replay(path: Path, registry: pd.DataFrame, total: int, batch: int,
+def replay(path: Path, registry: pd.DataFrame, total: int, batch: int, judge_every: int,
            url: str) -> tuple[float, str]:
     warehouse = open_warehouse(url)
     create_schema(warehouse)
     load_stations(warehouse, registry)
     bar = Progress(total, "replay")
     started = time.perf_counter()
-    counts = Replayer(warehouse, registry, Election(), Thresholds()).replay(
+    counts = Replayer(warehouse, registry, Election(), Thresholds(), judge_every).replay(
         simulated_batches(read_messages(path), "saylau", batch), bar)
     seconds = time.perf_counter() - started
     bar.close()
@@ -115,6 +116,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--judge-every", type=int, default=200_000,
+                        help="messages between alert judgements (SAYLAU_REPLAY_JUDGE_EVERY)")
     parser.add_argument("--moments", type=int, default=50)
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (default: a "
                                                   "temporary folder, removed at the end)")
@@ -127,7 +130,8 @@ def main() -> int:
         print(f"baseline (read + parse + validate, no warehouse): {total:,} messages in "
               f"{base:.1f} s = {total / base:,.0f} events/s", flush=True)
         url = f"chdb://{folder}/warehouse"
-        seconds, counts = replay(path, registry, total, args.batch, url)
+        seconds, counts = replay(path, registry, total, args.batch,
+                                 args.judge_every, url)
         print(f"replay into chDB: {counts} in {seconds:.1f} s = {total / seconds:,.0f} "
               f"events/s ({100 * base / seconds:.0f}% of the time is read+parse)", flush=True)
         times = scrub(url, args.moments)

@@ -101,7 +101,7 @@ def _replay(settings: Settings, into: str, registry: pd.DataFrame,
         bar = Progress(total, "replay") if progress else None
         replayer = Replayer(target, registry, settings.election(), Thresholds(
             settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
-            settings.alert_uncovered_minutes))
+            settings.alert_uncovered_minutes), settings.replay_judge_every)
         started = time.monotonic()
         counts = replayer.replay(stream, bar)
         if bar is not None:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
 
-from ingest.contract import EVENT_TOPICS, KIND_TOPIC
+from ingest.contract import EVENT_TOPICS, KIND_TOPIC, Event, Protocol, Turnout
 from ingest.election import Election
 from ingest.simulator import SimulatedMessage
 from streams.alerting import AlertMonitor, Thresholds
@@ -74,7 +74,7 @@ class Replayer:
     """Feeds batches through the worker's batch path into ``warehouse``."""
 
     def __init__(self, warehouse: Warehouse, registry: pd.DataFrame, election: Election,
-                 thresholds: Thresholds) -> None:
+                 thresholds: Thresholds, judge_every: int = 0) -> None:
         self.stations = station_index(registry)
         self.window = DayWindow.for_election(election.date, election.tz)
         self.ballot = Ballot.of(election)
@@ -82,6 +82,12 @@ class Replayer:
         self.monitor = AlertMonitor(warehouse, registry, election.opens_at, thresholds)
         # The whole day is remembered: a replay has no restart that would forget ids.
         self.recent = RecentIds(capacity=50_000_000)
+        # Alerts are judged after every ``judge_every`` messages (0: after every batch, as the
+        # worker does). Each judgement reads the history of every station the events touch,
+        # so judging less often is much faster; the alerts that hold at the end are the same.
+        self.judge_every = judge_every
+        self._unjudged: list[Event] = []
+        self._unjudged_messages = 0
 
     def replay(self, batches: Iterable[ReplayBatch],
                progress: Callable[[int], None] | None = None) -> ReplayCounts:
@@ -92,6 +98,7 @@ class Replayer:
             self._store(batch, result, counts)
             if progress is not None:
                 progress(len(batch.messages))
+        self._judge(counts)
         return counts
 
     def _processed(self, batches: Iterable[ReplayBatch]) -> Iterator[tuple[ReplayBatch,
@@ -108,16 +115,38 @@ class Replayer:
     def _store(self, batch: ReplayBatch, result: BatchResult, counts: ReplayCounts) -> None:
         started = time.perf_counter()
         self.sink.write(result)
-        inserted = time.perf_counter()
-        alert_rows = self.monitor.judge(result.events)
-        self.sink.write_alerts(alert_rows)
-        counts.insert_seconds += inserted - started
-        counts.alert_seconds += time.perf_counter() - inserted
+        counts.insert_seconds += time.perf_counter() - started
         counts.messages += len(batch.messages)
         counts.stored += len(result.rows)
         counts.duplicates += result.duplicates
         counts.rejected += len(result.rejects)
+        self._unjudged += alert_evidence(result.events)
+        self._unjudged_messages += len(batch.messages)
+        if self._unjudged_messages >= self.judge_every:
+            self._judge(counts)
+
+    def _judge(self, counts: ReplayCounts) -> None:
+        started = time.perf_counter()
+        alert_rows = self.monitor.judge(alert_evidence(self._unjudged))
+        self.sink.write_alerts(alert_rows)
+        self._unjudged, self._unjudged_messages = [], 0
         counts.alert_rows += len(alert_rows)
+        counts.alert_seconds += time.perf_counter() - started
+
+
+def alert_evidence(events: list[Event]) -> list[Event]:
+    """The events an ``AlertMonitor`` judgement needs: of turnout reports and protocols it
+    reads only which stations they concern (it then reads their history from the warehouse),
+    so one per station and kind is kept; every other event is kept."""
+    kept, seen = [], set()
+    for event in events:
+        if isinstance(event, Turnout | Protocol):
+            key = (event.kind, event.station_id)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(event)
+    return kept
 
 
 _DONE = object()
