@@ -1,6 +1,6 @@
 """Replay of a simulated 1,000,000-event day into a fresh chDB warehouse, and scrubbing it.
 
-    python bench/replay.py [--events 1000000] [--batch 20000] [--judge-every 200000]
+    python bench/replay.py [--events 1000000] [--batch 20000] [--judge-every 1000000]
                            [--moments 50] [--keep DIR]
 
 1. The simulator writes a day of about ``--events`` messages to a file (``simulate --output``
@@ -116,7 +116,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000)
-    parser.add_argument("--judge-every", type=int, default=200_000,
+    parser.add_argument("--judge-every", type=int, default=1_000_000,
                         help="messages between alert judgements (SAYLAU_REPLAY_JUDGE_EVERY)")
     parser.add_argument("--moments", type=int, default=50)
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (default: a "

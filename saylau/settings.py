@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     replay_batch_size: int = Field(20_000, ge=1, description="messages per warehouse insert "
                                                               "when replaying a day")
     replay_judge_every: int = Field(
-        200_000, ge=0, description="messages between alert judgements when replaying a day "
+        1_000_000, ge=0, description="messages between alert judgements when replaying a day "
                                    "(0 = after every batch, as the worker does)")
 
     # --- Alerts (thresholds) ------------------------------------------------------------

@@ -86,7 +86,7 @@ class Replayer:
         # worker does). Each judgement reads the history of every station the events touch,
         # so judging less often is much faster; the alerts that hold at the end are the same.
         self.judge_every = judge_every
-        self._unjudged: list[Event] = []
+        self._evidence = AlertEvidence()
         self._unjudged_messages = 0
 
     def replay(self, batches: Iterable[ReplayBatch],
@@ -120,33 +120,37 @@ class Replayer:
         counts.stored += len(result.rows)
         counts.duplicates += result.duplicates
         counts.rejected += len(result.rejects)
-        self._unjudged += alert_evidence(result.events)
+        self._evidence.add(result.events)
         self._unjudged_messages += len(batch.messages)
         if self._unjudged_messages >= self.judge_every:
             self._judge(counts)
 
     def _judge(self, counts: ReplayCounts) -> None:
         started = time.perf_counter()
-        alert_rows = self.monitor.judge(alert_evidence(self._unjudged))
+        alert_rows = self.monitor.judge(self._evidence.events)
         self.sink.write_alerts(alert_rows)
-        self._unjudged, self._unjudged_messages = [], 0
+        self._evidence, self._unjudged_messages = AlertEvidence(), 0
         counts.alert_rows += len(alert_rows)
         counts.alert_seconds += time.perf_counter() - started
 
 
-def alert_evidence(events: list[Event]) -> list[Event]:
-    """The events an ``AlertMonitor`` judgement needs: of turnout reports and protocols it
-    reads only which stations they concern (it then reads their history from the warehouse),
-    so one per station and kind is kept; every other event is kept."""
-    kept, seen = [], set()
-    for event in events:
-        if isinstance(event, Turnout | Protocol):
-            key = (event.kind, event.station_id)
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(event)
-    return kept
+class AlertEvidence:
+    """The events an ``AlertMonitor`` judgement needs. Of turnout reports and protocols it
+    reads only which stations they concern (it then reads their history from the
+    warehouse), so one per station and kind is kept; every other event is kept."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._stations: set[tuple[str, str]] = set()
+
+    def add(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if isinstance(event, Turnout | Protocol):
+                key = (event.kind, event.station_id)
+                if key in self._stations:
+                    continue
+                self._stations.add(key)
+            self.events.append(event)
 
 
 _DONE = object()

@@ -41,3 +41,24 @@ def test_leaving_read_ahead_early_stops_its_thread() -> None:
         if item == 3:
             break
     assert threading.active_count() == before
+
+
+def test_alert_evidence_keeps_one_turnout_and_protocol_per_station_and_every_other_event():
+    import json
+
+    from ingest.contract import parse_event
+    from streams.replay import AlertEvidence
+    from tests.integration.events import at, event
+
+    def parsed(message: dict):
+        return parse_event(json.dumps(message).encode())
+
+    turnout = [parsed(event("turnout", "S1", at(h), ballots_issued=h)) for h in (9, 10, 11)]
+    other = [parsed(event("turnout", "S2", at(9), ballots_issued=1)),
+             parsed(event("checkout", "S1", at(12), reason="removed")),
+             parsed(event("incident", "S1", at(12), category="other", severity=1)),
+             parsed(event("incident", "S1", at(13), category="other", severity=1))]
+    evidence = AlertEvidence()
+    evidence.add(turnout[:2])
+    evidence.add([turnout[2], *other])
+    assert evidence.events == [turnout[0], *other]
