@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_infra_parser(commands, _common)
 
+    from saylau.replay import add_replay_parser
+
+    add_replay_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -273,7 +277,14 @@ def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
     return run_infra(settings, args)
 
 
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.replay import run_replay
+
+    return run_replay(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers, "export": run_export, "infra": cmd_infra}
+            "observers": cmd_observers, "export": run_export, "infra": cmd_infra,
+            "replay": cmd_replay}

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, description="port of the worker's Prometheus /metrics; 0 = off")
 
+    # --- Replay ------------------------------------------------------------------------
+    replay_batch_size: int = Field(20_000, ge=1, description="messages per warehouse insert "
+                                                              "when replaying a day")
+    replay_judge_every: int = Field(
+        1_000_000, ge=0, description="messages between alert judgements when replaying a day "
+                                   "(0 = after every batch, as the worker does)")
+
     # --- Alerts (thresholds) ------------------------------------------------------------
     alert_burst_incidents: int = Field(
         5, ge=1, description="incidents in one region within 15 minutes that make a burst")
