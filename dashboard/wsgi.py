@@ -66,6 +66,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "loglevel": settings.log_level, "errorlog": "-", "accesslog": None,
         # Each worker opens the warehouse itself, after the fork: no shared connection.
         "preload_app": False,
+        # No runtime control socket in $HOME: nobody may resize or reload it from outside,
+        # and two dashboards on one machine do not fight over one socket path.
+        "control_socket_disable": True,
     }
     if Path("/dev/shm").is_dir():  # noqa: S108  # heartbeat files off the (overlay) disk
         options["worker_tmp_dir"] = "/dev/shm"  # noqa: S108

@@ -106,3 +106,4 @@ def test_two_gunicorn_workers_serve_pages_and_metrics_and_stop_on_sigterm(
     assert "gunicorn, 2 workers" in output
     assert output.count("Booting worker") == 2, output[-3000:]
     assert "Shutting down" in output
+    assert "Control socket" not in output
