@@ -20,6 +20,7 @@ import pytest
 from infra.broker import free_port
 from infra.clickhouse_server import ClickHouseServer
 from saylau.cli import main
+from warehouse.client import open_warehouse
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -103,6 +104,12 @@ def test_two_gunicorn_workers_serve_pages_and_metrics_and_stop_on_sigterm(
             process.wait(timeout=10)
         log.close()
     output = (tmp_path / "dashboard.log").read_text()
+    warehouse = open_warehouse(env["SAYLAU_WAREHOUSE"])
+    try:  # the workers prepared the server's warehouse: schema and the 200 stations
+        stations = warehouse.query_df("SELECT uniqExact(station_id) AS n FROM $db.stations")
+    finally:
+        warehouse.close()
+    assert int(stations["n"][0]) == 200
     assert "gunicorn, 2 workers" in output
     assert output.count("Booting worker") == 2, output[-3000:]
     assert "Shutting down" in output
