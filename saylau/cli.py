@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(dashboard)
     dashboard.add_argument("--host", help="SAYLAU_DASHBOARD_HOST")
     dashboard.add_argument("--port", type=int, help="SAYLAU_DASHBOARD_PORT")
+    dashboard.add_argument("--workers", dest="dashboard_workers", type=int, metavar="N",
+                           help="serve with gunicorn, N worker processes (needs a ClickHouse "
+                                "server when N > 1) (SAYLAU_DASHBOARD_WORKERS)")
 
     simulate = commands.add_parser("simulate", help="send (or write) a simulated election day")
     _common(simulate)
@@ -203,6 +206,10 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     from dashboard.app import create_dashboard
     from saylau.runtime import load_registry, open_prepared_warehouse
 
+    if settings.dashboard_workers > 0:
+        from dashboard.wsgi import serve_with_gunicorn
+
+        return serve_with_gunicorn(settings)
     warehouse = open_prepared_warehouse(settings, load_registry(settings))
     app = create_dashboard(settings, warehouse)
     print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)

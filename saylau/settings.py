@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
     dashboard_rotate_seconds: float = Field(
         20.0, gt=0, description="seconds each map stays on the wall before the next one")
+    dashboard_workers: int = Field(
+        0, ge=0, le=64, description="gunicorn worker processes of `saylau dashboard`; 0 = "
+                                    "Flask's own server in the `saylau` process; more than 1 "
+                                    "needs a ClickHouse server (chDB: one process per folder)")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(
