@@ -40,6 +40,15 @@ def _quoted(item: Any) -> str:
     return str(_param_value(item))
 
 
+def rows_frame(columns: Sequence[str], rows: Sequence[Row]) -> pd.DataFrame:
+    """Rows as columns; times as naive UTC, which chDB stores unchanged in DateTime('UTC')."""
+    frame = pd.DataFrame({c: [row[c] for row in rows] for c in columns})
+    for column in columns:
+        if isinstance(rows[0][column], dt.datetime):
+            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+    return frame
+
+
 class ChdbWarehouse:
     def __init__(self, spec: WarehouseUrl, url: str) -> None:
         self.url = url
@@ -67,18 +76,31 @@ class ChdbWarehouse:
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> int:
         if not rows:
             return 0
-        body = "".join(json.dumps({c: row[c] for c in columns}, default=_json_value,
-                                  ensure_ascii=False) + "\n" for row in rows)
         statement = with_database(f"INSERT INTO $db.{table} ({', '.join(columns)})",
                                   self.database)
-        with self._lock:
-            try:
-                with self._conn.send_insert(statement, "JSONEachRow") as inserter:
-                    inserter.append(body)
-                    inserter.finish()  # its row count includes materialized-view rows
-            except Exception as exc:
-                raise WarehouseError(f"chDB insert into {table}: {exc}") from exc
+        try:
+            if any(isinstance(rows[0][c], list | tuple) for c in columns):
+                self._insert_json(statement, columns, rows)
+            else:
+                self._insert_frame(statement, columns, rows)
+        except Exception as exc:
+            raise WarehouseError(f"chDB insert into {table}: {exc}") from exc
         return len(rows)
+
+    def _insert_frame(self, statement: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        """Scalar columns: chDB reads a DataFrame in place (about 2x faster than JSON text)."""
+        frame = rows_frame(columns, rows)  # noqa: F841 - read by name by Python(frame)
+        with self._lock:
+            self._conn.query(f"{statement} SELECT {', '.join(columns)} FROM Python(frame)")
+
+    def _insert_json(self, statement: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        """Array columns: as JSON text, which chDB parses into arrays reliably."""
+        body = "".join(json.dumps({c: row[c] for c in columns}, default=_json_value,
+                                  ensure_ascii=False) + "\n" for row in rows)
+        with self._lock:
+            with self._conn.send_insert(statement, "JSONEachRow") as inserter:
+                inserter.append(body)
+                inserter.finish()  # its row count includes materialized-view rows
 
     def reader(self) -> ChdbWarehouse:
         return ChdbWarehouse(self._spec, self.url)
