@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gateway_parser(commands, _common)
 
+    from saylau.users_cmd import add_users_parser
+
+    add_users_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -149,6 +153,8 @@ def _settings_errors(error: ValidationError) -> str:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from saylau.up import run_up
 
+    if not _dashboard_secret_ok(settings):
+        return 2
     run_up(settings, simulate=args.simulate)
     # Everything is stopped and stored. Leave without the interpreter's teardown: chDB's
     # static destructors crash while the dashboard's daemon thread still holds a handle.
@@ -193,11 +199,24 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     from dashboard.app import create_dashboard
     from saylau.runtime import load_registry, open_prepared_warehouse
 
+    if not _dashboard_secret_ok(settings):
+        return 2
     warehouse = open_prepared_warehouse(settings, load_registry(settings))
     app = create_dashboard(settings, warehouse)
     print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
     app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)
     return 0
+
+
+def _dashboard_secret_ok(settings: Settings) -> bool:
+    from dashboard.auth import AuthSetupError, check_dashboard_secret
+
+    try:
+        check_dashboard_secret(settings)
+    except AuthSetupError as error:
+        print(f"saylau: the dashboard refuses to start: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
@@ -261,7 +280,13 @@ def cmd_observers(settings: Settings, args: argparse.Namespace) -> int:
     return run_observers(settings, args)
 
 
+def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.users_cmd import run_users
+
+    return run_users(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers}
+            "observers": cmd_observers, "users": cmd_users}

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
     dashboard_port: int = Field(8050, description="port of the dashboard")
     dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
+    dashboard_users: Path | None = Field(
+        None, description="dashboard users (JSON, hashed passwords); unset = "
+                          "DATA_DIR/dashboard-users.json")
+    dashboard_secret: SecretStr = Field(
+        SecretStr(""), description="signs the dashboard's session cookies (16+ characters, "
+                                   "not a placeholder); required to serve the dashboard")
+    dashboard_session_minutes: float = Field(
+        720.0, gt=0, description="a dashboard login lasts this long, then the user logs in again")
 
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
@@ -110,7 +118,7 @@ class Settings(BaseSettings):
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
                            description="log level: debug, info, warning or error")
 
-    @field_validator("clickhouse_password")
+    @field_validator("clickhouse_password", "dashboard_secret")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
         if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
@@ -130,6 +138,10 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.registry or self.data_dir / "stations.csv"
+
+    @property
+    def dashboard_users_path(self) -> Path:
+        return self.dashboard_users or self.data_dir / "dashboard-users.json"
 
     @property
     def tz(self) -> ZoneInfo:

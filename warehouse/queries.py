@@ -277,3 +277,36 @@ def _as_ints(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in columns:
         frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
     return frame
+
+
+# --- Observers' whereabouts (the region page) ----------------------------------------------
+
+# Per observer: the newest check event (status, station, time) and the newest assignment.
+OBSERVER_WHEREABOUTS = """
+SELECT observer_id,
+       argMaxIf(status, occurred_at, kind != 'assignment') AS last_status,
+       argMaxIf(station_id, occurred_at, kind != 'assignment') AS last_station,
+       toUInt32(maxIf(occurred_at, kind != 'assignment')) AS changed_ts,
+       toUInt32(maxIf(occurred_at, kind = 'assignment')) AS assigned_ts,
+       argMaxIf(target_station_id, occurred_at, kind = 'assignment') AS assigned_to
+FROM (SELECT observer_id, station_id, occurred_at, kind, target_station_id,
+             if(kind = 'checkin', 'checkin', concat(kind, ':', reason)) AS status
+      FROM $db.events
+      WHERE ((kind IN ('checkin', 'checkout') AND role = 'observer') OR kind = 'assignment')
+            AND occurred_at <= {as_of:DateTime}
+            AND observer_id IN (SELECT arrayJoin({observers:Array(String)})))
+GROUP BY observer_id"""
+
+
+def observer_whereabouts(wh: Warehouse, observer_ids: Sequence[str],
+                         as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Per observer who has any check event or assignment: `last_status` (checkin or
+    checkout:REASON), `last_station`, `changed_ts` (its time, unix seconds, 0 if none),
+    `assigned_ts` and `assigned_to` (the newest assignment, 0 and '' if none)."""
+    columns = ["observer_id", "last_status", "last_station", "changed_ts", "assigned_ts",
+               "assigned_to"]
+    if not observer_ids:  # an empty array literal is Array(Nothing) on ClickHouse 18.16
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    frame = wh.query_df(OBSERVER_WHEREABOUTS,
+                        {**_as_of(as_of), "observers": list(observer_ids)})
+    return _as_ints(frame, ["changed_ts", "assigned_ts"])[columns]
