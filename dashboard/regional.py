@@ -4,6 +4,8 @@ where. DataFrames in, DataFrames (and a figure) out; the page does the I/O.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -74,10 +76,18 @@ def suggestions(free: pd.DataFrame, region_stations: pd.DataFrame, all_stations:
                                 uncovered[["station_id", "lon", "lat", "priority"]], max_km)
 
 
-def region_map(stations: pd.DataFrame) -> go.Figure:
-    """The region's stations coloured by coverage, on a plain background (no tile server,
-    no text layers: the page must work without internet access)."""
+def region_map(stations: pd.DataFrame, outline: dict[str, Any] | None = None) -> go.Figure:
+    """The region's stations coloured by coverage over the region's outline (a GeoJSON
+    feature), on a plain background: no tile server, no text layers (the page must work
+    without internet access)."""
     figure = go.Figure()
+    if outline is not None:
+        code = outline["properties"]["region_code"]
+        figure.add_trace(go.Choroplethmap(
+            geojson={"type": "FeatureCollection", "features": [outline]}, locations=[code],
+            z=[0], featureidkey="properties.region_code", showscale=False, hoverinfo="skip",
+            colorscale=[[0, "#f4f4f4"], [1, "#f4f4f4"]], showlegend=False,
+            marker={"line": {"width": 1.5, "color": "#555"}}))
     for state in COVERAGE_STATES:
         subset = stations[stations["coverage"] == state]
         figure.add_trace(go.Scattermap(

@@ -13,17 +13,18 @@ from zoneinfo import ZoneInfo
 import dash
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from werkzeug.exceptions import Forbidden
 
 from dashboard.actions import ActionError, review_event
 from dashboard.app import current_context
 from dashboard.auth import allowed_regions, current_user, require_region, require_station
+from dashboard.incident_list import SEVERITIES, STATUSES, filter_incidents
 from ingest.contract import INCIDENT_CATEGORIES
 from warehouse.queries import incidents
 
 dash.register_page(__name__, path="/incidents", title="Saylau — incidents", name="Incidents")
 
 PAGE = "incidents"
-STATUSES = ("unverified", "verified", "rejected", "duplicate")
 VERDICTS = {"verified": "Verify", "rejected": "Reject"}
 MAX_ROWS = 500
 
@@ -46,11 +47,14 @@ def layout(**query: str) -> html.Div:
                          options=[{"label": f"{names.get(c, c)} ({c})", "value": c}
                                   for c in regions]),
             dcc.Dropdown(id=f"{PAGE}-category", multi=True, placeholder="every category",
-                         options=list(INCIDENT_CATEGORIES)),
+                         options=list(INCIDENT_CATEGORIES),
+                         value=_listed(query, "category", INCIDENT_CATEGORIES)),
             dcc.Dropdown(id=f"{PAGE}-severity", multi=True, placeholder="every severity",
-                         options=[{"label": f"severity {s}", "value": s} for s in (1, 2, 3)]),
+                         options=[{"label": f"severity {s}", "value": s} for s in SEVERITIES],
+                         value=[int(s) for s in _listed(query, "severity",
+                                                        tuple(map(str, SEVERITIES)))]),
             dcc.Dropdown(id=f"{PAGE}-status", multi=True, placeholder="every status",
-                         options=list(STATUSES)),
+                         options=list(STATUSES), value=_listed(query, "status", STATUSES)),
         ]),
         html.Div(id=f"{PAGE}-review-result", className="incidents-review-result"),
         html.Div(id=f"{PAGE}-count", className="incidents-count"),
@@ -59,16 +63,9 @@ def layout(**query: str) -> html.Div:
     ])
 
 
-def filter_incidents(frame: pd.DataFrame, regions: set[str], categories: list[str],
-                     severities: list[int], statuses: list[str]) -> pd.DataFrame:
-    """The incidents of `regions` that match every non-empty filter, newest first."""
-    keep = frame["region_code"].isin(regions)
-    for column, wanted in (("category", categories), ("severity", severities),
-                           ("status", statuses)):
-        if wanted:
-            keep &= frame[column].isin(wanted)
-    return frame[keep].sort_values(["occurred_at", "incident_id"], ascending=False,
-                                   ignore_index=True)
+def _listed(query: dict[str, str], name: str, known: tuple[str, ...]) -> list[str]:
+    """A filter given in the address (`?severity=2,3`), known values only."""
+    return [v for v in query.get(name, "").split(",") if v in known]
 
 
 def _regions(region: str | None) -> set[str]:
@@ -103,7 +100,7 @@ def review(clicks: list[int | None], region: str | None) -> Any:
     verdict, incident_id = str(clicked["verdict"]), str(clicked["incident"])
     known = incidents(current_context().warehouse).set_index("incident_id")
     if incident_id not in known.index:
-        require_station(None)  # an unknown incident: nothing to say about it
+        raise Forbidden("no such incident")  # the same answer as another region's
     station = require_station(str(known.at[incident_id, "station_id"]))
     if verdict not in VERDICTS:
         return f"Unknown verdict {verdict!r}; nothing sent."

@@ -89,8 +89,9 @@ def refresh(_n: int, code: str) -> tuple:
     code = require_region(code)
     data = snapshot(code)
     stations = data["stations"]
-    return (region_map(stations), _counts(stations), _suggestion_table(data["plan"]),
-            _free_table(data["free"]), _uncovered_table(stations))
+    return (region_map(stations, _outline(code)), _counts(stations),
+            _suggestion_table(data["plan"]), _free_table(data["free"]),
+            _uncovered_table(stations))
 
 
 @callback(Output(f"{PAGE}-assign-result", "children"),
@@ -121,6 +122,11 @@ def assign(clicks: list[int | None], code: str) -> Any:
         return f"Not sent: {error}. Try again."
     return html.Span(f"Sent: {observer} → {target} (event {event.event_id}).",
                      id=f"{PAGE}-assign-sent")
+
+
+def _outline(code: str) -> dict[str, Any] | None:
+    features = current_context().regions_geojson["features"]
+    return next((f for f in features if f["properties"]["region_code"] == code), None)
 
 
 def _counts(stations: pd.DataFrame) -> list[html.Div]:
