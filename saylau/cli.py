@@ -216,6 +216,11 @@ def _dashboard_secret_ok(settings: Settings) -> bool:
     except AuthSetupError as error:
         print(f"saylau: the dashboard refuses to start: {error}", file=sys.stderr)
         return False
+    from dashboard.users import read_users
+
+    if not read_users(settings.dashboard_users_path):
+        print("saylau: no dashboard user yet, nobody can log in: saylau users add NAME "
+              "--role headquarters", file=sys.stderr)
     return True
 
 
