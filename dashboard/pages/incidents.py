@@ -20,7 +20,7 @@ from dashboard.app import current_context
 from dashboard.auth import allowed_regions, current_user, require_region, require_station
 from dashboard.incident_list import SEVERITIES, STATUSES, filter_incidents
 from ingest.contract import INCIDENT_CATEGORIES
-from warehouse.queries import incidents
+from warehouse.queries import incident_descriptions, incidents
 
 dash.register_page(__name__, path="/incidents", title="Saylau — incidents", name="Incidents")
 
@@ -86,7 +86,9 @@ def refresh(_n: int, region: str | None, categories: list[str] | None,
                              list(categories or []), list(severities or []),
                              list(statuses or []))
     count = html.Span(f"{len(shown):,}", id=f"{PAGE}-matching")
-    return _table(shown.head(MAX_ROWS)), [count, " incidents match"]
+    shown = shown.head(MAX_ROWS)
+    descriptions = incident_descriptions(current_context().warehouse, shown)
+    return _table(shown, descriptions), [count, " incidents match"]
 
 
 @callback(Output(f"{PAGE}-review-result", "children"),
@@ -115,11 +117,11 @@ def review(clicks: list[int | None], region: str | None) -> Any:
                      id=f"{PAGE}-review-sent")
 
 
-def _table(shown: pd.DataFrame) -> html.Table | html.P:
+def _table(shown: pd.DataFrame, descriptions: dict[str, str]) -> html.Table | html.P:
     if shown.empty:
         return html.P("No incident matches.", className="empty")
     zone = ZoneInfo(current_context().timezone)
-    header = ["Time", "Station", "Region", "Category", "Severity", "Status", ""]
+    header = ["Time", "Station", "Region", "Category", "Severity", "Status", "", "Report"]
     rows = [html.Tr([
         html.Td(_local(row.occurred_at, zone)), html.Td(row.station_id),
         html.Td(row.region_code), html.Td(row.category), html.Td(str(row.severity)),
@@ -127,7 +129,8 @@ def _table(shown: pd.DataFrame) -> html.Table | html.P:
         html.Td([html.Button(label, n_clicks=0, id={"type": f"{PAGE}-review",
                                                     "incident": row.incident_id,
                                                     "verdict": verdict})
-                 for verdict, label in VERDICTS.items()])],
+                 for verdict, label in VERDICTS.items()]),
+        html.Td(descriptions.get(row.incident_id, ""), className="incident-description")],
         id=f"{PAGE}-row-{row.incident_id}") for row in shown.itertuples(index=False)]
     return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(rows)],
                       className="region-table")

@@ -168,7 +168,7 @@ class KnownDay:
                                             (lead[1], "employer_pressure", 3),
                                             (other[0], "vote_buying", 1)):
             event_id = self._send("incident", station, 40, "obs-x", category=category,
-                                  severity=severity)
+                                  severity=severity, description=f"Сообщение: {category}")
             self.incidents[event_id] = station
 
     def _observer(self, observer_id: str, station: str, region: str) -> None:

@@ -76,6 +76,9 @@ def test_incident_filters_show_the_warehouse_and_verify_sends_a_review(
     chrome.get(f"{live_site.url}incidents?region={LEAD_REGION}")
     wait_for_count(chrome, 2)
     chrome.save_screenshot(str(artifacts / "incidents.png"))
+    # What the observer wrote, as they wrote it (the reviewer decides on it).
+    described = {row[3]: row[7] for row in rows(chrome, "#incidents-table")}
+    assert described == {c: f"Сообщение: {c}" for c in ("carousel_voting", "employer_pressure")}
     incident = str(expected["incident_id"].iloc[0])
     button = chrome.find_element(By.CSS_SELECTOR, f"#incidents-row-{incident} button")
     assert button.text == "Verify"
