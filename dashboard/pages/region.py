@@ -7,6 +7,7 @@ of the warehouse per refresh. Observers appear by id and organisation only.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import dash
@@ -67,15 +68,15 @@ def _roster() -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)[PUBLIC_COLUMNS]
 
 
-def snapshot(code: str) -> dict[str, Any]:
-    """Everything the page shows, from one reading of the warehouse."""
+def snapshot(code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the page shows, from one reading of the warehouse as of one moment."""
     warehouse = current_context().warehouse
-    state = station_state(warehouse)
+    state = station_state(warehouse, as_of)
     stations = state[state["region_code"] == code].reset_index(drop=True)
     roster = _roster()
     home = roster.loc[roster["home_region"] == code, "observer_id"].tolist()
-    free = free_observers(roster, observer_whereabouts(warehouse, home), code)
-    in_region = incidents(warehouse)
+    free = free_observers(roster, observer_whereabouts(warehouse, home, as_of), code)
+    in_region = incidents(warehouse, as_of)
     in_region = in_region[in_region["region_code"] == code]
     plan = suggestions(free, stations, state, in_region["station_id"])
     return {"stations": stations, "free": free, "plan": plan}

@@ -72,6 +72,8 @@ def test_region_page_shows_the_warehouse_and_assign_sends_an_observer_en_route(
     # Login required: the page sends an anonymous visitor to log in, then back.
     chrome.get(f"{live_site.url}region/{LEAD_REGION}")
     WebDriverWait(chrome, 30).until(lambda d: "/login?next=" in d.current_url)
+    WebDriverWait(chrome, 30).until(lambda d: d.find_elements(By.ID, "login-username"))
+    chrome.save_screenshot(str(artifacts / "login.png"))
     log_in(chrome, live_site.url, "lead", dashboard_users.passwords["lead"])
     assert chrome.current_url.endswith(f"/region/{LEAD_REGION}")
 
