@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from selenium import webdriver
-from selenium.webdriver.common.by import By
 
 from dashboard.incident_list import filter_incidents
 from tests.dashboard.conftest import LEAD_REGION, OTHER_REGION, DashboardUsers, LiveSite, log_in
-from tests.dashboard.test_region_page import rows, text_of
+from tests.dashboard.test_region_page import click, rows, text_of
 from warehouse.client import open_warehouse
 from warehouse.queries import incidents
 
@@ -80,9 +79,8 @@ def test_incident_filters_show_the_warehouse_and_verify_sends_a_review(
     described = {row[3]: row[7] for row in rows(chrome, "#incidents-table")}
     assert described == {c: f"Сообщение: {c}" for c in ("carousel_voting", "employer_pressure")}
     incident = str(expected["incident_id"].iloc[0])
-    button = chrome.find_element(By.CSS_SELECTOR, f"#incidents-row-{incident} button")
-    assert button.text == "Verify"
-    chrome.execute_script("arguments[0].click();", button)
+    assert text_of(chrome, f"#incidents-row-{incident} button") == "Verify"
+    click(chrome, f"#incidents-row-{incident} button")
     assert text_of(chrome, "#incidents-review-sent").startswith("Sent: verified")
 
     sent = [e for e in reviews_on_topic(live_site) if e["incident_id"] == incident]

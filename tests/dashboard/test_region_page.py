@@ -39,6 +39,13 @@ def rows(browser: webdriver.Chrome, selector: str) -> list[list[str]]:
         ".map(r => Array.from(r.cells).map(c => c.textContent));", selector)
 
 
+def click(browser: webdriver.Chrome, selector: str) -> None:
+    """Click what the selector finds at this instant (the table is redrawn every second,
+    so an element found earlier may already be replaced)."""
+    script = "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;"
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(script, selector))
+
+
 def expected_region(site: LiveSite) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The region's stations, free observers and suggestions, straight from the warehouse."""
     warehouse = open_warehouse(site.warehouse_url)
@@ -102,8 +109,7 @@ def test_region_page_shows_the_warehouse_and_assign_sends_an_observer_en_route(
     chrome.save_screenshot(str(artifacts / "region.png"))
 
     observer, target = plan["observer_id"].iloc[0], plan["station_id"].iloc[0]
-    button = chrome.find_element(By.CSS_SELECTOR, f"#region-suggestion-{target} button")
-    chrome.execute_script("arguments[0].click();", button)
+    click(chrome, f"#region-suggestion-{target} button")
     assert text_of(chrome, "#region-assign-sent").startswith(f"Sent: {observer} → {target}")
 
     sent = [e for e in assignments_on_topic(live_site) if e["observer_id"] == observer]
