@@ -12,6 +12,7 @@ from dash import Dash, html
 
 from dashboard.actions import ActionSender
 from dashboard.auth import Auth, Regions, check_dashboard_secret, install_auth
+from dashboard.export.routes import register_export_routes
 from dashboard.users import UserDirectory
 from geo.regions import load_regions, regions_geojson, simplified_for_browser
 from saylau.settings import Settings
@@ -56,6 +57,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
                 session_seconds=settings.dashboard_session_minutes * 60)
     install_auth(app.server, auth, secret)
     app.layout = html.Div([dash.page_container], className="saylau")
+    register_export_routes(app.server, settings.export_path)
     return app
 
 

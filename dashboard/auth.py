@@ -57,7 +57,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "station": frozenset({REGIONAL_LEAD}),
     "incidents": frozenset({REGIONAL_LEAD}),
     "media": frozenset({MEDIA}),
-    "export": frozenset({MEDIA}),
+    "exports": frozenset({MEDIA}),  # the media bundles' files (dashboard/export/routes.py)
 }
 # Region codes and station ids are words of these characters (see ingest/contract.py).
 WORD = re.compile(r"[A-Za-z0-9_-]+")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from saylau.export_cmd import add_export_parser, run_export
 from saylau.settings import Settings, load_settings
 
 log = logging.getLogger("saylau")
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     from saylau.gateway import add_gateway_parser
 
     add_gateway_parser(commands, _common)
+    add_export_parser(commands, _common)
 
     from saylau.users_cmd import add_users_parser
 
@@ -294,4 +296,4 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers, "users": cmd_users}
+            "observers": cmd_observers, "users": cmd_users, "export": run_export}

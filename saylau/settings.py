@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     worker_group: str = Field("saylau-worker", description="Kafka consumer group of workers")
     worker_batch_size: int = Field(5_000, ge=1, description="events per warehouse insert")
     worker_batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    worker_pipeline_depth: int = Field(
+        4, ge=1, description="batches read ahead while earlier ones are being stored")
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
 
@@ -90,6 +92,12 @@ class Settings(BaseSettings):
                                    "not a placeholder); required to serve the dashboard")
     dashboard_session_minutes: float = Field(
         720.0, gt=0, description="a dashboard login lasts this long, then the user logs in again")
+
+    # --- Media exports ------------------------------------------------------------------
+    export_dir: Path | None = Field(
+        None, description="folder of the media snapshot bundles; unset = DATA_DIR/exports")
+    export_interval_seconds: float = Field(
+        300.0, ge=0, description="how often `saylau up` exports a bundle; 0 = never")
 
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
@@ -142,6 +150,10 @@ class Settings(BaseSettings):
     @property
     def dashboard_users_path(self) -> Path:
         return self.dashboard_users or self.data_dir / "dashboard-users.json"
+
+    @property
+    def export_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     @property
     def tz(self) -> ZoneInfo:
