@@ -54,7 +54,8 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     codes = frozenset(regions["region_code"])
     auth = Auth(users=UserDirectory(settings.dashboard_users_path),
                 regions=Regions(lambda: _station_regions(warehouse, codes)),
-                session_seconds=settings.dashboard_session_minutes * 60)
+                session_seconds=settings.dashboard_session_minutes * 60,
+                callbacks=lambda: app.callback_map)
     install_auth(app.server, auth, secret)
     app.layout = html.Div([dash.page_container], className="saylau")
     register_export_routes(app.server, settings.export_path)

@@ -113,6 +113,7 @@ class Auth:
     users: UserDirectory
     regions: Regions
     session_seconds: float
+    callbacks: Callable[[], dict[str, dict[str, Any]]]  # the Dash app's callback_map
 
 
 def install_auth(server: flask.Flask, auth: Auth, secret: str) -> None:
@@ -174,10 +175,13 @@ def _guard() -> Response | None:
         return None
     user = _session_user()
     flask.g.saylau_user = user
+    callback_output = None
     if request.path == CALLBACK_PATH:
-        pages = _callback_pages(request.get_json(silent=True))
+        body: Any = request.get_json(silent=True)
+        pages = _callback_pages(body)
         if pages is None:
             return _refuse(400, "not a Dash callback request")
+        callback_output = body.get("output")
     elif user is None:
         return _to_login(request)
     else:
@@ -185,6 +189,8 @@ def _guard() -> Response | None:
     if user is not None and user.role == REGIONAL_LEAD and not _only_own_region(user):
         return _refuse(403, "another region's data")
     if all(may_open(user, page) for page in pages):
+        if request.path == CALLBACK_PATH and not _served_by_server(callback_output):
+            return _refuse(404, "no such callback")  # clientside, or made up
         return None
     if user is not None and request.path == "/":
         return flask.redirect(user.home_path)  # the wall is for headquarters
@@ -196,6 +202,12 @@ def _only_own_region(user: User) -> bool:
     text = " ".join([request.path, request.query_string.decode("utf-8", "replace"),
                      request.get_data(as_text=True)])
     return _auth().regions.mentioned(text) <= {user.region}
+
+
+def _served_by_server(output: Any) -> bool:
+    """Whether the app runs a server-side callback for `output` (not a clientside one)."""
+    spec = _auth().callbacks().get(output) if isinstance(output, str) else None
+    return spec is not None and spec.get("callback") is not None
 
 
 def page_of_path(path: str) -> str:
