@@ -4,6 +4,7 @@ where. DataFrames in, DataFrames (and a figure) out; the page does the I/O.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,12 @@ COVERAGE_COLOURS = {"present": "#2ecc71", "en_route": "#3498db", "removed": "#8e
 FREE_REASONS = {"checkout:removed": "removed", "checkout:shift_end": "shift ended",
                 "checkout:reassigned": "reassigned", "checkout:other": "checked out",
                 "": "reserve"}
+
+
+def version_of(frame: pd.DataFrame) -> str:
+    """A fingerprint of a table's content: equal fingerprints, equal tables."""
+    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha1(hashed.tobytes(), usedforsecurity=False).hexdigest()
 
 
 def coverage_counts(stations: pd.DataFrame) -> dict[str, int]:

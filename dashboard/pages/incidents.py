@@ -19,6 +19,7 @@ from dashboard.actions import ActionError, review_event
 from dashboard.app import current_context
 from dashboard.auth import allowed_regions, current_user, require_region, require_station
 from dashboard.incident_list import SEVERITIES, STATUSES, filter_incidents
+from dashboard.regional import version_of
 from ingest.contract import INCIDENT_CATEGORIES
 from warehouse.queries import incident_descriptions, incidents
 
@@ -59,6 +60,7 @@ def layout(**query: str) -> html.Div:
         html.Div(id=f"{PAGE}-review-result", className="incidents-review-result"),
         html.Div(id=f"{PAGE}-count", className="incidents-count"),
         html.Div(id=f"{PAGE}-table"),
+        dcc.Store(id=f"{PAGE}-table-shown"),  # the version of the table on screen
         dcc.Interval(id=f"{PAGE}-tick", interval=current_context().refresh_ms, n_intervals=0),
     ])
 
@@ -76,19 +78,26 @@ def _regions(region: str | None) -> set[str]:
 
 
 @callback(Output(f"{PAGE}-table", "children"), Output(f"{PAGE}-count", "children"),
+          Output(f"{PAGE}-table-shown", "data"),
           Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-region", "value"),
           Input(f"{PAGE}-category", "value"), Input(f"{PAGE}-severity", "value"),
-          Input(f"{PAGE}-status", "value"))
+          Input(f"{PAGE}-status", "value"), State(f"{PAGE}-table-shown", "data"))
 def refresh(_n: int, region: str | None, categories: list[str] | None,
-            severities: list[int] | None, statuses: list[str] | None) -> tuple:
+            severities: list[int] | None, statuses: list[str] | None,
+            table_shown: str | None) -> tuple:
     regions = _regions(region)
     shown = filter_incidents(incidents(current_context().warehouse), regions,
                              list(categories or []), list(severities or []),
                              list(statuses or []))
     count = html.Span(f"{len(shown):,}", id=f"{PAGE}-matching")
     shown = shown.head(MAX_ROWS)
+    # Redrawn only when it changes: a redrawn button resets its clicks, and Dash would
+    # then drop the answer to a click still on its way.
+    version = version_of(shown)
+    if version == table_shown:
+        return dash.no_update, [count, " incidents match"], version
     descriptions = incident_descriptions(current_context().warehouse, shown)
-    return _table(shown, descriptions), [count, " incidents match"]
+    return _table(shown, descriptions), [count, " incidents match"], version
 
 
 @callback(Output(f"{PAGE}-review-result", "children"),

@@ -23,6 +23,7 @@ from dashboard.regional import (
     free_observers,
     region_map,
     suggestions,
+    version_of,
 )
 from geo.roster import PUBLIC_COLUMNS, PUBLIC_FILE
 from warehouse.queries import incidents, observer_whereabouts
@@ -42,6 +43,7 @@ def layout(code: str | None = None, **query: str) -> html.Div:
         html.H1(f"{context.region_names.get(code, code)} ({code})", id=f"{PAGE}-title"),
         html.A("log out", href="/auth/logout", className="logout"),
         dcc.Store(id=f"{PAGE}-code", data=code),
+        dcc.Store(id=f"{PAGE}-plan-shown"),  # the version of the suggestions on screen
         html.Div(id=f"{PAGE}-counts", className="region-counts"),
         html.Div(className="region-body", children=[
             dcc.Graph(id=f"{PAGE}-map", config={"displayModeBar": False},
@@ -84,15 +86,19 @@ def snapshot(code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
 
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-counts", "children"),
           Output(f"{PAGE}-suggestions", "children"), Output(f"{PAGE}-free", "children"),
-          Output(f"{PAGE}-uncovered", "children"),
-          Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-code", "data"))
-def refresh(_n: int, code: str) -> tuple:
+          Output(f"{PAGE}-uncovered", "children"), Output(f"{PAGE}-plan-shown", "data"),
+          Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-code", "data"),
+          State(f"{PAGE}-plan-shown", "data"))
+def refresh(_n: int, code: str, plan_shown: str | None) -> tuple:
     code = require_region(code)
     data = snapshot(code)
     stations = data["stations"]
-    return (region_map(stations, _outline(code)), _counts(stations),
-            _suggestion_table(data["plan"]), _free_table(data["free"]),
-            _uncovered_table(stations))
+    # The Assign buttons are redrawn only when the plan changes: a redrawn button resets
+    # its clicks, and Dash would then drop the answer to a click still on its way.
+    plan = version_of(data["plan"])
+    suggestions = dash.no_update if plan == plan_shown else _suggestion_table(data["plan"])
+    return (region_map(stations, _outline(code)), _counts(stations), suggestions,
+            _free_table(data["free"]), _uncovered_table(stations), plan)
 
 
 @callback(Output(f"{PAGE}-assign-result", "children"),
