@@ -13,6 +13,7 @@ from dash import Dash, html
 from dashboard.actions import ActionSender
 from dashboard.auth import Auth, Regions, check_dashboard_secret, install_auth
 from dashboard.export.routes import register_export_routes
+from dashboard.metrics import register_metrics
 from dashboard.users import UserDirectory
 from geo.regions import load_regions, regions_geojson, simplified_for_browser
 from saylau.settings import Settings
@@ -56,6 +57,11 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
                 regions=Regions(lambda: _station_regions(warehouse, codes)),
                 session_seconds=settings.dashboard_session_minutes * 60,
                 callbacks=lambda: app.callback_map)
+    # The status page asks Kafka for the lag; the wall, station and time-travel pages read
+    # the election day and refresh settings.
+    app.server.config["SAYLAU_SETTINGS"] = settings
+    # Metrics first: their clock starts before the access check, so refusals count too.
+    register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
     install_auth(app.server, auth, secret)
     app.layout = html.Div([dash.page_container], className="saylau")
     register_export_routes(app.server, settings.export_path)

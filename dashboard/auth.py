@@ -45,7 +45,10 @@ LOGIN_PATH, LOGIN_POST, LOGOUT_PATH = "/login", "/auth/login", "/auth/logout"
 # of callbacks.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 PUBLIC_PATHS = frozenset({LOGIN_PATH, LOGIN_POST, LOGOUT_PATH, "/_favicon.ico",
-                          "/_dash-layout", "/_dash-dependencies", "/_reload-hash"})
+                          "/_dash-layout", "/_dash-dependencies", "/_reload-hash",
+                          # Prometheus scrapes it without a login: request counts per
+                          # page path and callback output, no election data.
+                          "/metrics"})
 # dash.page_container's components: its routing callback writes _pages_content and
 # _pages_store from _pages_location's pathname.
 ROUTER_PREFIX, ROUTER_PATHNAME = "_pages_", "_pages_location"

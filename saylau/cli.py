@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_users_parser(commands, _common)
 
+    from saylau.infra_cmd import add_infra_parser
+
+    add_infra_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -293,7 +297,14 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
     return run_users(settings, args)
 
 
+def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.infra_cmd import run_infra
+
+    return run_infra(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers, "users": cmd_users, "export": run_export}
+            "observers": cmd_observers, "users": cmd_users, "export": run_export,
+            "infra": cmd_infra}

@@ -18,6 +18,7 @@ from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
 from saylau.settings import Settings
 from streams.alerting import AlertMonitor, Thresholds
 from streams.batch import BatchResult, Message, RecentIds, process_batch
+from streams.metrics import WorkerMetrics, start_worker_metrics
 from streams.pipeline import Pending, StorePipeline
 from streams.rules import Ballot
 from streams.sink import WarehouseSink
@@ -53,13 +54,16 @@ class BatchStore:
     store pipeline's thread, in the order the batches were read."""
 
     def __init__(self, warehouse: Warehouse, registry: pd.DataFrame, polls_open: dt.datetime,
-                 thresholds: Thresholds) -> None:
+                 thresholds: Thresholds, metrics: WorkerMetrics | None = None) -> None:
         self.sink = WarehouseSink(warehouse)
         self.monitor = AlertMonitor(warehouse, registry, polls_open, thresholds)
+        self.metrics = metrics
 
     def insert(self, result: BatchResult) -> None:
         started = time.perf_counter()
         self.sink.write(result)
+        if self.metrics is not None:
+            self.metrics.record(result, time.perf_counter() - started)
         log.debug("batch: %d stored, %d duplicates dropped, %d rejected (%.0f ms)",
                   len(result.rows), result.duplicates, len(result.rejects),
                   (time.perf_counter() - started) * 1000)
@@ -88,9 +92,10 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
     window = DayWindow.for_election(election.date, election.tz)
     ballot = Ballot.of(election)
     stations = station_index(registry)
+    metrics = start_worker_metrics(settings, bootstrap)  # Prometheus; None when the port is 0
     store = BatchStore(warehouse, registry, election.opens_at, Thresholds(
         settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
-        settings.alert_uncovered_minutes))
+        settings.alert_uncovered_minutes), metrics)
     recent = RecentIds()
 
     @app.agent(source, name="saylau.ingest")

@@ -20,17 +20,20 @@ from dashboard.app import current_context
 from dashboard.auth import allowed_regions, current_user, require_region, require_station
 from dashboard.incident_list import SEVERITIES, STATUSES, filter_incidents
 from dashboard.regional import version_of
+from dashboard.snapshot import current_snapshot
+from dashboard.timetravel import TimeTravel, parse_as_of
 from ingest.contract import INCIDENT_CATEGORIES
 from warehouse.queries import incident_descriptions, incidents
 
 dash.register_page(__name__, path="/incidents", title="Saylau — incidents", name="Incidents")
 
 PAGE = "incidents"
+TIME = TimeTravel(PAGE)
 VERDICTS = {"verified": "Verify", "rejected": "Reject"}
 MAX_ROWS = 500
 
 
-def layout(**query: str) -> html.Div:
+def layout(as_of: str | None = None, **query: str) -> html.Div:
     user = current_user()
     regions = sorted(allowed_regions(user))
     names = current_context().region_names
@@ -57,6 +60,7 @@ def layout(**query: str) -> html.Div:
             dcc.Dropdown(id=f"{PAGE}-status", multi=True, placeholder="every status",
                          options=list(STATUSES), value=_listed(query, "status", STATUSES)),
         ]),
+        TIME.control(as_of),
         html.Div(id=f"{PAGE}-review-result", className="incidents-review-result"),
         html.Div(id=f"{PAGE}-count", className="incidents-count"),
         html.Div(id=f"{PAGE}-table"),
@@ -81,12 +85,15 @@ def _regions(region: str | None) -> set[str]:
           Output(f"{PAGE}-table-shown", "data"),
           Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-region", "value"),
           Input(f"{PAGE}-category", "value"), Input(f"{PAGE}-severity", "value"),
-          Input(f"{PAGE}-status", "value"), State(f"{PAGE}-table-shown", "data"))
+          Input(f"{PAGE}-status", "value"), Input(TIME.store, "data"),
+          State(f"{PAGE}-table-shown", "data"))
 def refresh(_n: int, region: str | None, categories: list[str] | None,
             severities: list[int] | None, statuses: list[str] | None,
-            table_shown: str | None) -> tuple:
+            as_of_text: str | None, table_shown: str | None) -> tuple:
     regions = _regions(region)
-    shown = filter_incidents(incidents(current_context().warehouse), regions,
+    as_of = parse_as_of(as_of_text, ZoneInfo(current_context().timezone))
+    # The dashboard's shared snapshot: the same incidents the wall counts at this moment.
+    shown = filter_incidents(current_snapshot(as_of).incidents, regions,
                              list(categories or []), list(severities or []),
                              list(statuses or []))
     count = html.Span(f"{len(shown):,}", id=f"{PAGE}-matching")
@@ -102,12 +109,15 @@ def refresh(_n: int, region: str | None, categories: list[str] | None,
 
 @callback(Output(f"{PAGE}-review-result", "children"),
           Input({"type": f"{PAGE}-review", "incident": ALL, "verdict": ALL}, "n_clicks"),
-          State(f"{PAGE}-region", "value"), prevent_initial_call=True)
-def review(clicks: list[int | None], region: str | None) -> Any:
+          State(f"{PAGE}-region", "value"), State(TIME.store, "data"),
+          prevent_initial_call=True)
+def review(clicks: list[int | None], region: str | None, as_of_text: str | None) -> Any:
     clicked = ctx.triggered_id
     if not isinstance(clicked, dict) or not any(clicks):
         return dash.no_update  # the table was redrawn; nobody clicked
     _regions(region)
+    if as_of_text:
+        return "This is the day as it was earlier: go live to review; nothing sent."
     verdict, incident_id = str(clicked["verdict"]), str(clicked["incident"])
     known = incidents(current_context().warehouse).set_index("incident_id")
     if incident_id not in known.index:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash
 import pandas as pd
@@ -25,6 +26,8 @@ from dashboard.regional import (
     suggestions,
     version_of,
 )
+from dashboard.snapshot import current_snapshot
+from dashboard.timetravel import TimeTravel, parse_as_of
 from geo.roster import PUBLIC_COLUMNS, PUBLIC_FILE
 from warehouse.queries import incidents, observer_whereabouts
 from warehouse.state import COVERAGE_STATES, station_state, turnout_percent
@@ -33,16 +36,18 @@ dash.register_page(__name__, path_template="/region/<code>", path="/region",
                    title="Saylau — region", name="Region")
 
 PAGE = "region"
+TIME = TimeTravel(PAGE)
 MAX_ROWS = 300  # a region's table beyond this is cut (the map and counts show all)
 
 
-def layout(code: str | None = None, **query: str) -> html.Div:
+def layout(code: str | None = None, as_of: str | None = None, **query: str) -> html.Div:
     code = require_region(code or query.get("region"))
     context = current_context()
     return html.Div(className="region-page", children=[
         html.H1(f"{context.region_names.get(code, code)} ({code})", id=f"{PAGE}-title"),
         html.A("log out", href="/auth/logout", className="logout"),
         dcc.Store(id=f"{PAGE}-code", data=code),
+        TIME.control(as_of),
         dcc.Store(id=f"{PAGE}-plan-shown"),  # the version of the suggestions on screen
         html.Div(id=f"{PAGE}-counts", className="region-counts"),
         html.Div(className="region-body", children=[
@@ -70,15 +75,19 @@ def _roster() -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)[PUBLIC_COLUMNS]
 
 
-def snapshot(code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
-    """Everything the page shows, from one reading of the warehouse as of one moment."""
+def snapshot(code: str, as_of: dt.datetime | None = None, fresh: bool = False
+             ) -> dict[str, Any]:
+    """Everything the page shows, as of one moment: the stations and incidents from the
+    dashboard's shared snapshot (one set of queries per refresh interval for every page
+    and screen), or read afresh (`fresh`, before an action)."""
     warehouse = current_context().warehouse
-    state = station_state(warehouse, as_of)
+    shared = None if fresh else current_snapshot(as_of)
+    state = station_state(warehouse, as_of) if shared is None else shared.state
     stations = state[state["region_code"] == code].reset_index(drop=True)
     roster = _roster()
     home = roster.loc[roster["home_region"] == code, "observer_id"].tolist()
     free = free_observers(roster, observer_whereabouts(warehouse, home, as_of), code)
-    in_region = incidents(warehouse, as_of)
+    in_region = incidents(warehouse, as_of) if shared is None else shared.incidents
     in_region = in_region[in_region["region_code"] == code]
     plan = suggestions(free, stations, state, in_region["station_id"])
     return {"stations": stations, "free": free, "plan": plan}
@@ -88,10 +97,10 @@ def snapshot(code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
           Output(f"{PAGE}-suggestions", "children"), Output(f"{PAGE}-free", "children"),
           Output(f"{PAGE}-uncovered", "children"), Output(f"{PAGE}-plan-shown", "data"),
           Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-code", "data"),
-          State(f"{PAGE}-plan-shown", "data"))
-def refresh(_n: int, code: str, plan_shown: str | None) -> tuple:
+          Input(TIME.store, "data"), State(f"{PAGE}-plan-shown", "data"))
+def refresh(_n: int, code: str, as_of_text: str | None, plan_shown: str | None) -> tuple:
     code = require_region(code)
-    data = snapshot(code)
+    data = snapshot(code, parse_as_of(as_of_text, ZoneInfo(current_context().timezone)))
     stations = data["stations"]
     # The Assign buttons are redrawn only when the plan changes: a redrawn button resets
     # its clicks, and Dash would then drop the answer to a click still on its way.
@@ -103,15 +112,17 @@ def refresh(_n: int, code: str, plan_shown: str | None) -> tuple:
 
 @callback(Output(f"{PAGE}-assign-result", "children"),
           Input({"type": f"{PAGE}-assign", "observer": ALL, "station": ALL}, "n_clicks"),
-          State(f"{PAGE}-code", "data"), prevent_initial_call=True)
-def assign(clicks: list[int | None], code: str) -> Any:
+          State(f"{PAGE}-code", "data"), State(TIME.store, "data"), prevent_initial_call=True)
+def assign(clicks: list[int | None], code: str, as_of_text: str | None) -> Any:
     clicked = ctx.triggered_id
     if not isinstance(clicked, dict) or not any(clicks):
         return dash.no_update  # the table was redrawn; nobody clicked
     code = require_region(code)
     target = require_station(clicked["station"])
     observer = str(clicked["observer"])
-    data = snapshot(code)
+    if as_of_text:
+        return "This is the day as it was earlier: go live to assign; nothing sent."
+    data = snapshot(code, fresh=True)
     free = data["free"].set_index("observer_id")
     stations = data["stations"].set_index("station_id")
     if observer not in free.index:

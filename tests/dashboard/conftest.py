@@ -139,6 +139,7 @@ class LiveSite:
     worker: WorkerProcess
     roster: pd.DataFrame  # the public part
     incidents: dict[str, str]  # incident_id -> station_id
+    day_start: dt.datetime  # the first event's time
 
 
 class KnownDay:
@@ -218,7 +219,7 @@ def live_site(broker: EmbeddedBroker, topic_prefix: str, clickhouse_server: Clic
         server = DashboardServer(settings, url)
         try:
             yield LiveSite(server.url, url, registry, broker.bootstrap, topic_prefix, worker,
-                           roster.public, day.incidents)
+                           roster.public, day.incidents, day.base)
         finally:
             server.close()
         assert worker.stop() == 0, worker.tail()

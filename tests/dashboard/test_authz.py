@@ -51,7 +51,7 @@ CALLBACK_PATH = "/_dash-update-component"
 PUBLIC_ROUTES = {"/assets/<path:filename>",
                  "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                  "/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/_favicon.ico",
-                 "/auth/login"}
+                 "/auth/login", "/metrics"}
 LOGOUT = "/auth/logout"  # public too; asked last, it would end the session under test
 # Callbacks that read no data answer a lead whatever the inputs (or fail on nonsense
 # ones); their answers are checked to mention no other region. Only the time-travel
@@ -146,6 +146,8 @@ def _split_outputs(output: str) -> list[dict[str, Any]]:
 def _slot(spec: dict[str, str], reference: str) -> Any:
     """One input or state entry carrying `reference` (a click or a tick stays a number)."""
     value: Any = 1 if spec["property"] in ("n_clicks", "n_intervals") else reference
+    if spec["id"].endswith("-tt-as-of"):
+        value = None  # the time-travel moment is a time, not a reference: live
     if not spec["id"].startswith("{"):
         return {"id": spec["id"], "property": spec["property"], "value": value}
     pattern = json.loads(spec["id"])
@@ -199,6 +201,8 @@ def test_the_same_requests_for_the_lead_s_own_region_are_answered(
     own = site.references(LEAD_REGION)
     for output, spec in server_callbacks(site, lead).items():
         page = output.strip(".").split("-", 1)[0]
+        if reads_no_data(output):
+            continue
         if page == "region" and "assign" not in output:
             answer = lead.post(CALLBACK_PATH, json=callback_request(output, spec,
                                                                     own["region"]))

@@ -5,9 +5,11 @@ worker` child, ClickHouse server. Its numbers are the warehouse's; "assign" puts
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -129,3 +131,13 @@ def test_region_page_shows_the_warehouse_and_assign_sends_an_observer_en_route(
     WebDriverWait(chrome, 30).until(lambda d: not d.find_elements(
         By.ID, f"region-free-{observer}"))
     chrome.save_screenshot(str(artifacts / "region-assigned.png"))
+
+    # Time travel: as of before the first check-in nobody was anywhere; no assigning then.
+    before = live_site.day_start - dt.timedelta(minutes=5)
+    chrome.get(f"{live_site.url}region/{LEAD_REGION}?as_of={quote(before.isoformat())}")
+    deadline = time.monotonic() + 60
+    while text_of(chrome, "#region-count-absent") != f"{len(stations):,}":
+        assert time.monotonic() < deadline, "the earlier state never showed"
+        time.sleep(0.5)
+    assert text_of(chrome, "#region-count-present") == "0"
+    chrome.save_screenshot(str(artifacts / "region-as-of.png"))
