@@ -27,8 +27,11 @@ LABEL org.opencontainers.image.title="saylau" \
       org.opencontainers.image.description="Saylau: real-time election-day monitoring for observers" \
       org.opencontainers.image.licenses="Apache-2.0"
 
+# /var/lib/saylau-exports is the mount point of compose's `exports` volume: a new named
+# volume takes this folder's owner, so the exporter (running as saylau) can write there.
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/saylau --create-home \
-        --shell /usr/sbin/nologin saylau
+        --shell /usr/sbin/nologin saylau \
+ && install -d -o saylau -g saylau -m 0755 /var/lib/saylau-exports
 COPY --from=build /opt/venv /opt/venv
 
 ENV PATH=/opt/venv/bin:$PATH \

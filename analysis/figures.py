@@ -36,7 +36,9 @@ def turnout_share_heatmap(histogram: pd.DataFrame, scope: str = "national",
     grid = (rows.pivot_table(index="leader_share_pct", columns="turnout_pct", values="stations",
                              aggfunc="sum", fill_value=0)
             .reindex(index=edges, columns=edges, fill_value=0))
-    figure = go.Figure(go.Heatmap(x=grid.columns, y=grid.index, z=grid.to_numpy(),
+    # z as nested lists: plain numbers in the browser (a numpy array travels base64-encoded)
+    figure = go.Figure(go.Heatmap(x=list(grid.columns), y=list(grid.index),
+                                  z=grid.to_numpy().tolist(),
                                   colorscale="Viridis", colorbar={"title": "stations"}))
     figure.update_layout(title=f"Turnout vs leader share ({scope})", xaxis_title="turnout, %",
                          yaxis_title="leader share, %")

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(dashboard)
     dashboard.add_argument("--host", help="SAYLAU_DASHBOARD_HOST")
     dashboard.add_argument("--port", type=int, help="SAYLAU_DASHBOARD_PORT")
+    dashboard.add_argument("--workers", dest="dashboard_workers", type=int, metavar="N",
+                           help="serve with gunicorn, N worker processes (needs a ClickHouse "
+                                "server when N > 1) (SAYLAU_DASHBOARD_WORKERS)")
 
     simulate = commands.add_parser("simulate", help="send (or write) a simulated election day")
     _common(simulate)
@@ -101,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     from saylau.infra_cmd import add_infra_parser
 
     add_infra_parser(commands, _common)
+
+    from saylau.replay import add_replay_parser
+
+    add_replay_parser(commands, _common)
 
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
@@ -207,6 +214,10 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
 
     if not _dashboard_secret_ok(settings):
         return 2
+    if settings.dashboard_workers > 0:
+        from dashboard.wsgi import serve_with_gunicorn
+
+        return serve_with_gunicorn(settings)
     warehouse = open_prepared_warehouse(settings, load_registry(settings))
     app = create_dashboard(settings, warehouse)
     print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
@@ -303,8 +314,14 @@ def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
     return run_infra(settings, args)
 
 
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.replay import run_replay
+
+    return run_replay(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
             "observers": cmd_observers, "users": cmd_users, "export": run_export,
-            "infra": cmd_infra}
+            "infra": cmd_infra, "replay": cmd_replay}

@@ -14,7 +14,7 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from infra.topics import TopicState, ensure_topics_described, topic_names
+from infra.topics import TopicState
 from saylau.settings import Settings
 from warehouse.client import Warehouse, WarehouseError, create_schema, open_warehouse
 
@@ -38,6 +38,8 @@ def add_infra_parser(commands: Any, common: Callable[[argparse.ArgumentParser], 
 
 
 def run_infra(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.runtime import prepare_topics  # the same topics the start-up path makes
+
     if settings.topic_min_insync_replicas > settings.topic_replication:
         print(f"saylau infra init: SAYLAU_TOPIC_MIN_INSYNC_REPLICAS "
               f"({settings.topic_min_insync_replicas}) exceeds SAYLAU_TOPIC_REPLICATION "
@@ -45,9 +47,7 @@ def run_infra(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     bootstrap = settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
     try:
-        topics = ensure_topics_described(
-            bootstrap, topic_names(settings.topic_prefix), settings.topic_partitions,
-            settings.topic_replication, topic_configs(settings))
+        topics = prepare_topics(settings, bootstrap)
     except KafkaError as error:
         print(f"saylau infra init: cannot prepare the topics on Kafka at {bootstrap}: "
               f"{type(error).__name__} (is the broker running? `saylau broker` starts the "
@@ -66,11 +66,6 @@ def run_infra(settings: Settings, args: argparse.Namespace) -> int:
     print(f"infra init: {created} created, {existed} already existed, "
           f"{warnings} differ from the settings")
     return 0
-
-
-def topic_configs(settings: Settings) -> dict[str, str]:
-    return {"retention.ms": str(settings.topic_retention_ms),
-            "min.insync.replicas": str(settings.topic_min_insync_replicas)}
 
 
 def report_topics(topics: list[TopicState], settings: Settings) -> int:

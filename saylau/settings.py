@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, description="port of the worker's Prometheus /metrics; 0 = off")
 
+    # --- Replay ------------------------------------------------------------------------
+    replay_batch_size: int = Field(20_000, ge=1, description="messages per warehouse insert "
+                                                              "when replaying a day")
+    replay_judge_every: int = Field(
+        1_000_000, ge=0, description="messages between alert judgements when replaying a day "
+                                   "(0 = after every batch, as the worker does)")
+
     # --- Alerts (thresholds) ------------------------------------------------------------
     alert_burst_incidents: int = Field(
         5, ge=1, description="incidents in one region within 15 minutes that make a burst")
@@ -93,6 +100,10 @@ class Settings(BaseSettings):
     dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
     dashboard_rotate_seconds: float = Field(
         20.0, gt=0, description="seconds each map stays on the wall before the next one")
+    dashboard_workers: int = Field(
+        0, ge=0, le=64, description="gunicorn worker processes of `saylau dashboard`; 0 = "
+                                    "Flask's own server in the `saylau` process; more than 1 "
+                                    "needs a ClickHouse server (chDB: one process per folder)")
     dashboard_users: Path | None = Field(
         None, description="dashboard users (JSON, hashed passwords); unset = "
                           "DATA_DIR/dashboard-users.json")

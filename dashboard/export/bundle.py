@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from analysis.report import analysis_tables
 from dashboard.export.exitpoll import EMBARGOED, exitpoll_block
 from dashboard.export.files import (
     regions_geojson,
@@ -38,13 +39,19 @@ from warehouse.client import Warehouse
 from warehouse.queries import latest_event_time
 
 
-def extra_tables_after_close(snapshot: Snapshot, election: Election,
+def extra_tables_after_close(warehouse: Warehouse, snapshot: Snapshot, election: Election,
                              folder: Path) -> list[str]:
-    """Where post-election analysis tables join the bundle (protocol comparisons,
-    forensics…): write files into ``folder`` and return their names. Called only for
+    """The post-election analysis (analysis/report.py: estimates with margins, forensics on
+    official results, protocol discrepancies) as ``analysis-<table>.csv``. Called only for
     bundles whose data-as-of is after polls close; the manifest covers whatever is here.
-    Nothing yet."""
-    return []
+    Station-level figures only: no table carries an observer's identity."""
+    names = []
+    for name, table in sorted(analysis_tables(warehouse, election, snapshot.as_of).items()):
+        path = folder / f"analysis-{name}.csv"
+        # Fixed float text, so the same data gives the same bytes.
+        table.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
+        names.append(path.name)
+    return names
 
 
 @dataclass
@@ -95,7 +102,7 @@ class Exporter:
         draw_maps(folder, self.shapes, regions, self._caption(snapshot))
         (folder / "report.html").write_text(report_html(summary), encoding="utf-8")
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
-            extra_tables_after_close(snapshot, self.election, folder)
+            extra_tables_after_close(self.warehouse, snapshot, self.election, folder)
         return sorted(path.name for path in folder.iterdir())
 
     @property

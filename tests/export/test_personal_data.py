@@ -68,7 +68,10 @@ def test_no_roster_name_phone_or_observer_id_is_in_any_byte_of_the_bundle(
         assert main(["export", "--as-of", as_of, *common]) == 0
     bundles = [p for p in (tmp_path / "exports").iterdir() if not p.is_symlink()]
     files = [path for bundle in bundles for path in bundle.iterdir()]
-    assert len(bundles) == 2 and len(files) == 20
+    analysis = [path for path in files if path.name.startswith("analysis-")]
+    # Ten files in each bundle, plus the analysis tables in the one after the close.
+    assert len(bundles) == 2 and len(files) == 20 + len(analysis) and len(analysis) >= 5
+    assert any(path.name == "analysis-discrepancies.csv" for path in analysis)
     for path in files:
         content = path.read_bytes()
         for needle in needles(rows):

@@ -4,13 +4,13 @@ No Docker engine is needed: the files are parsed, not run.
 """
 
 import re
-import shlex
 import tomllib
 import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
 
+from dashboard.wsgi import multi_process_problem
 from infra.compose import (
     COMPOSE_PATH,
     REPO_ROOT,
@@ -63,6 +63,14 @@ def subcommands():
     commands = next(action for action in build_parser()._actions
                     if action.dest == "command")
     return commands.choices
+
+
+def compose_settings(service):
+    """The Settings fields a service's SAYLAU_* variables give (required secrets filled in)."""
+    return {variable.removeprefix("SAYLAU_").lower():
+            "a-real-secret" if is_required_reference(value) else with_defaults(value)
+            for variable, value in service_environment(service).items()
+            if variable.startswith("SAYLAU_") and value is not None}
 
 
 def kafka_env(compose, broker):
@@ -151,7 +159,7 @@ def test_services_wait_for_healthy_or_finished_dependencies(compose):
 def test_bind_mounted_files_exist_in_the_repository(compose):
     sources = [str(volume).split(":", 1)[0] for svc in services(compose).values()
                for volume in svc.get("volumes") or [] if str(volume).startswith("./")]
-    assert sources, "expected the Kafka script and the ClickHouse users file"
+    assert sources, "expected the ClickHouse users file and the Prometheus config"
     assert [source for source in sources if not (REPO_ROOT / source).is_file()] == []
 
 
@@ -181,9 +189,12 @@ def test_dashboard_is_published_on_the_settings_default_port(compose):
     dashboard = services(compose)["dashboard"]
     default = Settings.model_fields["dashboard_port"].default
     port = int(service_environment(dashboard).get("SAYLAU_DASHBOARD_PORT") or default)
-    mappings = published_ports(dashboard)
+    (mapping,) = published_ports(dashboard)
     assert default == 8050 and port == default
-    assert [(m.published, m.target) for m in mappings] == [(str(default), port)]
+    # A host port range: each replica of `--scale dashboard=N` takes one of its ports.
+    first, _, last = mapping.published.partition("-")
+    assert (int(first), mapping.target) == (default, port)
+    assert int(last or first) > int(first), "one host port cannot serve scaled replicas"
     host = build_parser().parse_args(command_args(dashboard)).host
     assert host == "0.0.0.0", "the dashboard must listen beyond the container's loopback"
 
@@ -208,7 +219,7 @@ def test_warehouse_url_names_the_clickhouse_service(compose):
 
 def test_kafka_bootstrap_lists_every_broker(compose):
     bootstraps = services_with(compose, "SAYLAU_KAFKA_BOOTSTRAP")
-    assert {"worker", "kafka-topics"} <= set(bootstraps)
+    assert {"worker", "infra-init", "dashboard", "gateway"} <= set(bootstraps)
     for name, bootstrap in bootstraps.items():
         hosts = [address.rsplit(":", 1) for address in bootstrap.split(",")]
         assert sorted(host for host, _ in hosts) == list(KAFKA_BROKERS), name
@@ -250,19 +261,35 @@ def test_kafka_keeps_every_event_and_never_creates_topics_on_first_use(compose):
         assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
-def test_topic_script_creates_every_saylau_topic_replicated_on_all_brokers(compose):
-    init = services(compose)["kafka-topics"]
-    script = next(str(v).split(":")[0] for v in init["volumes"] if "create-topics" in str(v))
-    text = (REPO_ROOT / script).read_text(encoding="utf-8")
-    suffixes = shlex.split(re.search(r'^TOPIC_SUFFIXES="([^"]*)"', text, re.M)[1])
-    env = service_environment(init)
-    prefix = with_defaults(env["SAYLAU_TOPIC_PREFIX"])
-    assert [f"{prefix}.{suffix}" for suffix in suffixes] == topic_names(prefix)
-    assert env["TOPIC_REPLICATION_FACTOR"] == str(len(KAFKA_BROKERS))
-    assert "--if-not-exists" in text and "retention.ms=-1" in text
+def test_infra_init_creates_every_topic_replicated_on_all_brokers_before_anyone_starts(compose):
+    init = services(compose)["infra-init"]
+    args = build_parser().parse_args(command_args(init))
+    assert (args.command, args.infra_command) == ("infra", "init")
     assert not is_long_running(init)
-    assert all(services(compose)[name]["depends_on"]["kafka-topics"]["condition"]
-               == "service_completed_successfully" for name in ("worker", "simulate"))
+    settings = Settings(**compose_settings(init))
+    # `saylau infra init` creates exactly topic_names(prefix) (tests/infra/test_init.py).
+    assert settings.topic_replication == len(KAFKA_BROKERS)
+    assert settings.topic_min_insync_replicas == 2
+    assert settings.topic_retention_ms == -1
+    assert len(topic_names(settings.topic_prefix)) == 8
+    assert parse_warehouse_url(settings.warehouse).engine == "clickhouse", "and the schema"
+    waits_for = {name: rule["condition"] for name, rule in init["depends_on"].items()}
+    assert waits_for == {**dict.fromkeys(KAFKA_BROKERS, "service_healthy"),
+                         "clickhouse": "service_healthy"}
+    for name in ("worker", "simulate", "gateway", "dashboard", "exporter"):
+        rule = services(compose)[name]["depends_on"]["infra-init"]
+        assert rule["condition"] == "service_completed_successfully", name
+
+
+def test_every_service_that_may_create_a_topic_creates_it_like_infra_init(compose):
+    """Workers, the gateway and `saylau broker` create missing topics at start-up too."""
+    wanted = {key: value for key, value in compose_settings(services(compose)["infra-init"])
+              .items() if key.startswith("topic_")}
+    assert set(wanted) >= {"topic_replication", "topic_min_insync_replicas",
+                           "topic_retention_ms", "topic_partitions", "topic_prefix"}
+    for name in services_with(compose, "SAYLAU_KAFKA_BOOTSTRAP"):
+        found = compose_settings(services(compose)[name])
+        assert {key: found.get(key) for key in wanted} == wanted, name
 
 
 # --- ClickHouse -------------------------------------------------------------------------
@@ -361,7 +388,66 @@ def test_prometheus_scrapes_every_saylau_process_where_it_serves_metrics(compose
     gateway = build_parser().parse_args(command_args(services(compose)["gateway"]))
     assert jobs["saylau-gateway"]["static_configs"][0]["targets"] == \
         [f"gateway:{gateway.gateway_port}"]
+    # Dashboard replicas scale too: one DNS address per replica.
+    (dashboards,) = jobs["saylau-dashboard"]["dns_sd_configs"]
     dashboard_port = service_environment(services(compose)["dashboard"])["SAYLAU_DASHBOARD_PORT"]
-    assert jobs["saylau-dashboard"]["static_configs"][0]["targets"] == \
-        [f"dashboard:{dashboard_port}"]
+    assert (dashboards["names"], str(dashboards["port"])) == (["dashboard"], dashboard_port)
     assert [m.host_ip for m in published_ports(prometheus)] == ["127.0.0.1"]
+
+
+# --- dashboard replicas, gateway, exporter ---------------------------------------------------
+def test_dashboard_runs_several_gunicorn_workers_on_the_clickhouse_server(compose):
+    dashboard = services(compose)["dashboard"]
+    args = build_parser().parse_args(command_args(dashboard))
+    settings = Settings(**{**compose_settings(dashboard),
+                           **({"dashboard_workers": args.dashboard_workers}
+                              if args.dashboard_workers is not None else {})})
+    assert settings.dashboard_workers > 1
+    assert multi_process_problem(settings) is None, "chDB cannot serve several processes"
+    assert multi_process_problem(settings.model_copy(update={"warehouse": "chdb://x"}))
+
+
+def test_dashboard_replicas_can_scale(compose):
+    dashboard = services(compose)["dashboard"]
+    assert "container_name" not in dashboard and "hostname" not in dashboard
+    assert int(dashboard.get("deploy", {}).get("replicas", 1)) >= 1
+    assert "/" in " ".join(dashboard["healthcheck"]["test"])
+
+
+def test_gateway_is_one_uvicorn_process_on_its_own_journal(compose):
+    gateway = services(compose)["gateway"]
+    assert "--workers" not in command_args(gateway)
+    assert "deploy" not in gateway and "scale" not in gateway
+    journal_volume = next(str(v).split(":")[0] for v in gateway["volumes"])
+    sharing = [name for name, svc in services(compose).items() if name != "gateway"
+               and any(str(v).split(":")[0] == journal_volume for v in svc.get("volumes") or [])]
+    assert sharing == [], "a journal belongs to one gateway process"
+
+
+def test_exporter_writes_bundles_the_dashboard_reads_read_only(compose):
+    exporter, dashboard = services(compose)["exporter"], services(compose)["dashboard"]
+    args = build_parser().parse_args(command_args(exporter))
+    assert args.command == "export" and args.every and args.every > 0
+    assert is_long_running(exporter)
+    folder = with_defaults(service_environment(exporter)["SAYLAU_EXPORT_DIR"])
+    assert with_defaults(service_environment(dashboard)["SAYLAU_EXPORT_DIR"]) == folder
+
+    def mount_of(service):
+        return next(str(v).split(":") for v in service["volumes"] if f":{folder}" in str(v))
+
+    exporter_mount, dashboard_mount = mount_of(exporter), mount_of(dashboard)
+    assert exporter_mount[0] == dashboard_mount[0] and exporter_mount[0] in compose["volumes"]
+    assert exporter_mount[2:] in ([], ["rw"]), "the exporter writes"
+    assert dashboard_mount[2:] == ["ro"], "the dashboard only reads"
+    healthcheck = " ".join(exporter["healthcheck"]["test"])
+    assert "SAYLAU_EXPORT_DIR" in healthcheck and "latest" in healthcheck
+    assert str(int(args.every)) in healthcheck, "the health check follows the interval"
+
+
+def test_image_prepares_the_exports_mount_point_for_its_user(dockerfile):
+    runs = " ".join(arguments for keyword, arguments in final_stage(dockerfile)
+                    if keyword == "RUN")
+    compose = load_compose(COMPOSE_PATH)
+    folder = service_environment(services(compose)["exporter"])["SAYLAU_EXPORT_DIR"]
+    user = dict(final_stage(dockerfile))["USER"]
+    assert re.search(rf"install -d -o {user} -g {user} .*{re.escape(folder)}", runs)

@@ -111,3 +111,35 @@ def test_an_unreachable_broker_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot prepare the topics on Kafka at 127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_start_up_creates_topics_with_the_configs_infra_init_uses(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """Whoever creates a topic first (a worker starting, or `infra init`), it is the same."""
+    from infra.topics import ensure_topics_described
+    from saylau.runtime import prepare_topics, topic_configs
+    from saylau.settings import Settings
+
+    retention = "172800000"  # two days: not a default any broker would report by itself
+    settings = Settings(topic_prefix=f"t{uuid.uuid4().hex[:10]}", topic_partitions=3,
+                        topic_retention_ms=int(retention))
+    names = topic_names(settings.topic_prefix)
+    assert topic_configs(settings) == {"retention.ms": retention, "min.insync.replicas": "1"}
+
+    created = prepare_topics(settings, broker.bootstrap)  # what the worker calls at start
+
+    assert [(t.name, t.created, t.partitions) for t in created] == [(n, True, 3) for n in names]
+    described = ensure_topics_described(broker.bootstrap, names, 3, 1, topic_configs(settings))
+    assert not any(t.created for t in described)
+    assert {t.name: t.configs.get("retention.ms") for t in described} == \
+        dict.fromkeys(names, retention)
+    result = infra_init({"SAYLAU_BROKER_PORT": str(broker.port),
+                         "SAYLAU_TOPIC_PREFIX": settings.topic_prefix,
+                         "SAYLAU_TOPIC_PARTITIONS": "3", "SAYLAU_TOPIC_RETENTION_MS": retention,
+                         "SAYLAU_WAREHOUSE": f"chdb://{tmp_path}/warehouse",
+                         "SAYLAU_DATA_DIR": str(tmp_path), "SAYLAU_LOG_LEVEL": "warning"})
+    assert result.returncode == 0, result.stderr
+    assert lines_about(result.stdout, "topic") == dict.fromkeys(names, "exists")
+    assert "0 differ from the settings" in result.stdout
+    assert all(f"retention.ms={retention}" in line for line in result.stdout.splitlines()
+               if line.startswith("topic "))

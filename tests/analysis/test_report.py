@@ -1,0 +1,74 @@
+"""analysis_tables over a real chDB warehouse filled with a simulated day by the replay engine:
+the tables the page and the media exports show, checked against the day's known truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.report import analysis_tables
+from geo.registry import synthetic_registry
+from ingest.election import Election
+from ingest.simulator import NO_NOISE, Scenario, simulate_day
+from streams.alerting import Thresholds
+from streams.replay import Replayer, simulated_batches
+from warehouse.client import Warehouse, create_schema, open_warehouse
+from warehouse.queries import load_stations
+
+TABLES = {"estimates", "estimates_stratified", "turnout_share_histogram", "integer_test",
+          "round_stations", "shpilkin_bins", "shpilkin_summary", "discrepancies"}
+
+
+def registry() -> pd.DataFrame:
+    return synthetic_registry(n_stations=400, total_voters=500_000, seed=5)
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Iterator[Warehouse]:
+    wh = open_warehouse(f"chdb://{tmp_path}/warehouse")
+    create_schema(wh)
+    load_stations(wh, registry())
+    yield wh
+    wh.close()
+
+
+def test_tables_of_a_simulated_day_match_its_truth(empty: Warehouse) -> None:
+    stations = registry()
+    day = simulate_day(stations, Election(), Scenario(seed=5, noise=NO_NOISE,
+                                                      falsified_share=0.1))
+    Replayer(empty, stations, Election(), Thresholds()).replay(
+        simulated_batches(day.messages(), "saylau", 2000))
+    tables = analysis_tables(empty, Election())
+    assert set(tables) == TABLES
+
+    rewritten = {s["station_id"] for s in day.truth["falsification"]["stations"]
+                 if s["kind"] == "protocol_rewrite"}
+    assert rewritten and set(tables["discrepancies"]["station_id"]) == rewritten
+
+    estimates = tables["estimates"]
+    national = estimates[(estimates["source"] == "observer_copy")
+                         & (estimates["scope"] == "national")].set_index("quantity")
+    # Ballot order, then turnout; the 99 % margin is wider than the 95 % one.
+    assert list(national.index) == [*Election().options, "turnout"]
+    assert (national["margin_99"] > national["margin_95"]).all()
+    assert national.loc[list(Election().options), "estimate"].sum() == pytest.approx(1.0)
+    assert set(estimates["source"]) == {"observer_copy", "exitpoll"}
+    assert set(estimates["scope"]) == {"national", *stations["region_code"]}
+
+    histogram = tables["turnout_share_histogram"]
+    # every station published an official protocol
+    assert histogram[histogram["scope"] == "national"]["stations"].sum() == len(stations)
+    assert tables["integer_test"]["quantity"].tolist() == ["turnout", "leader_share", "both"]
+    assert tables["shpilkin_summary"]["excess_votes"].iloc[0] > 0
+    # Plain cells only: every table can be written as CSV and read back.
+    for name, table in tables.items():
+        assert not any(isinstance(v, dict | list) for v in table.to_numpy().ravel()), name
+
+
+def test_an_empty_warehouse_gives_empty_tables_not_an_error(empty: Warehouse) -> None:
+    tables = analysis_tables(empty, Election())
+    assert set(tables) == TABLES
+    assert all(isinstance(t, pd.DataFrame) and t.empty for t in tables.values())

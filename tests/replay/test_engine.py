@@ -1,0 +1,64 @@
+"""The replay engine's pure pieces: batching a simulated day, reading ahead in a thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from ingest.simulator import SimulatedMessage
+from streams.replay import read_ahead, simulated_batches
+
+T0 = dt.datetime(2026, 3, 15, 7, tzinfo=dt.UTC)
+
+
+def test_simulated_messages_become_batches_numbered_by_line() -> None:
+    messages = [SimulatedMessage(T0, "turnout", f"s{i}", b"{}") for i in range(5)]
+    batches = list(simulated_batches(iter(messages), "p", 2))
+    assert [len(b.messages) for b in batches] == [2, 2, 1]
+    assert [m.offset for b in batches for m in b.messages] == [0, 1, 2, 3, 4]
+    assert {m.topic for b in batches for m in b.messages} == {"p.turnout"}
+
+
+def test_read_ahead_keeps_order_and_raises_the_producers_error() -> None:
+    assert list(read_ahead(iter(range(100)))) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("broken source")
+
+    got = []
+    with pytest.raises(ValueError, match="broken source"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_leaving_read_ahead_early_stops_its_thread() -> None:
+    before = threading.active_count()
+    for item in read_ahead(iter(range(1_000_000))):
+        if item == 3:
+            break
+    assert threading.active_count() == before
+
+
+def test_alert_evidence_keeps_one_turnout_and_protocol_per_station_and_every_other_event():
+    import json
+
+    from ingest.contract import parse_event
+    from streams.replay import AlertEvidence
+    from tests.integration.events import at, event
+
+    def parsed(message: dict):
+        return parse_event(json.dumps(message).encode())
+
+    turnout = [parsed(event("turnout", "S1", at(h), ballots_issued=h)) for h in (9, 10, 11)]
+    other = [parsed(event("turnout", "S2", at(9), ballots_issued=1)),
+             parsed(event("checkout", "S1", at(12), reason="removed")),
+             parsed(event("incident", "S1", at(12), category="other", severity=1)),
+             parsed(event("incident", "S1", at(13), category="other", severity=1))]
+    evidence = AlertEvidence()
+    evidence.add(turnout[:2])
+    evidence.add([turnout[2], *other])
+    assert evidence.events == [turnout[0], *other]
