@@ -57,7 +57,7 @@ def kafka_end_offsets(bootstrap: str) -> EndOffsets:
 
 class Sender:
     def __init__(self, journal: Journal, producer_factory: Callable[[], Any],
-                 on_failure: Callable[[], None] | None = None, retry_seconds: float = 0.5,
+                 on_failure: Callable[[], object] | None = None, retry_seconds: float = 0.5,
                  end_offsets: EndOffsets | None = None) -> None:
         self._end_offsets = end_offsets
         self.journal = journal

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.metrics import MAX_LABEL
+from dashboard.metrics import CALLBACK_PATH, request_handler
 from dashboard.users import add_user
 from geo.registry import synthetic_registry, write_registry_csv
 from infra.broker import EmbeddedBroker, free_port
@@ -163,7 +163,7 @@ def test_dashboard_counts_page_loads_and_callbacks(tmp_path: Path,
              if name == "saylau_dashboard_requests_total"
              and dict(labels)["handler"] == "page:/"}
     assert pages == {"200": 3}
-    handler = f"callback:{dependency['output'][:MAX_LABEL]}"  # long outputs are cut
+    handler = request_handler("POST", CALLBACK_PATH, body, set())  # long outputs are cut
     calls = {dict(labels)["status"]: value for (name, labels), value in samples.items()
              if name == "saylau_dashboard_requests_total" and dict(labels)["handler"] == handler}
     assert sum(calls.values()) == 2 and set(calls) == {str(s) for s in statuses}
