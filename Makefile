@@ -27,7 +27,8 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $@ $(RUN_STAMP)
 
 run: $(RUN_STAMP) ## install into .venv, then run everything on this machine with a simulated day
-	$(VENV)/bin/saylau up --simulate
+	@[ -n "$$($(VENV)/bin/saylau users list)" ] || { echo "No dashboard user yet: choose a password for 'admin' (headquarters)."; $(VENV)/bin/saylau users add admin --role headquarters; }
+	SAYLAU_DASHBOARD_SECRET="$${SAYLAU_DASHBOARD_SECRET:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')}" $(VENV)/bin/saylau up --simulate
 
 system-deps: ## (root on Debian) install clickhouse-server, chromium, chromium-driver if missing
 	@bash infra/install-test-deps.sh

@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_gateway_parser(commands, _common)
     add_export_parser(commands, _common)
 
+    from saylau.users_cmd import add_users_parser
+
+    add_users_parser(commands, _common)
+
     from saylau.infra_cmd import add_infra_parser
 
     add_infra_parser(commands, _common)
@@ -162,6 +166,8 @@ def _settings_errors(error: ValidationError) -> str:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from saylau.up import run_up
 
+    if not _dashboard_secret_ok(settings):
+        return 2
     run_up(settings, simulate=args.simulate)
     # Everything is stopped and stored. Leave without the interpreter's teardown: chDB's
     # static destructors crash while the dashboard's daemon thread still holds a handle.
@@ -206,6 +212,8 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     from dashboard.app import create_dashboard
     from saylau.runtime import load_registry, open_prepared_warehouse
 
+    if not _dashboard_secret_ok(settings):
+        return 2
     if settings.dashboard_workers > 0:
         from dashboard.wsgi import serve_with_gunicorn
 
@@ -215,6 +223,22 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
     app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)
     return 0
+
+
+def _dashboard_secret_ok(settings: Settings) -> bool:
+    from dashboard.auth import AuthSetupError, check_dashboard_secret
+
+    try:
+        check_dashboard_secret(settings)
+    except AuthSetupError as error:
+        print(f"saylau: the dashboard refuses to start: {error}", file=sys.stderr)
+        return False
+    from dashboard.users import read_users
+
+    if not read_users(settings.dashboard_users_path):
+        print("saylau: no dashboard user yet, nobody can log in: saylau users add NAME "
+              "--role headquarters", file=sys.stderr)
+    return True
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
@@ -278,6 +302,12 @@ def cmd_observers(settings: Settings, args: argparse.Namespace) -> int:
     return run_observers(settings, args)
 
 
+def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.users_cmd import run_users
+
+    return run_users(settings, args)
+
+
 def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
     from saylau.infra_cmd import run_infra
 
@@ -293,5 +323,5 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers, "export": run_export, "infra": cmd_infra,
-            "replay": cmd_replay}
+            "observers": cmd_observers, "users": cmd_users, "export": run_export,
+            "infra": cmd_infra, "replay": cmd_replay}

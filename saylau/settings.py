@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         0, ge=0, le=64, description="gunicorn worker processes of `saylau dashboard`; 0 = "
                                     "Flask's own server in the `saylau` process; more than 1 "
                                     "needs a ClickHouse server (chDB: one process per folder)")
+    dashboard_users: Path | None = Field(
+        None, description="dashboard users (JSON, hashed passwords); unset = "
+                          "DATA_DIR/dashboard-users.json")
+    dashboard_secret: SecretStr = Field(
+        SecretStr(""), description="signs the dashboard's session cookies (16+ characters, "
+                                   "not a placeholder); required to serve the dashboard")
+    dashboard_session_minutes: float = Field(
+        720.0, gt=0, description="a dashboard login lasts this long, then the user logs in again")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(
@@ -138,7 +146,7 @@ class Settings(BaseSettings):
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
                            description="log level: debug, info, warning or error")
 
-    @field_validator("clickhouse_password")
+    @field_validator("clickhouse_password", "dashboard_secret")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
         if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
@@ -158,6 +166,10 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.registry or self.data_dir / "stations.csv"
+
+    @property
+    def dashboard_users_path(self) -> Path:
+        return self.dashboard_users or self.data_dir / "dashboard-users.json"
 
     @property
     def export_path(self) -> Path:

@@ -279,6 +279,63 @@ def _as_ints(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+# --- Observers' whereabouts (the region page) ----------------------------------------------
+
+# Per observer: the newest check event (status, station, time) and the newest assignment.
+OBSERVER_WHEREABOUTS = """
+SELECT observer_id,
+       argMaxIf(status, occurred_at, kind != 'assignment') AS last_status,
+       argMaxIf(station_id, occurred_at, kind != 'assignment') AS last_station,
+       toUInt32(maxIf(occurred_at, kind != 'assignment')) AS changed_ts,
+       toUInt32(maxIf(occurred_at, kind = 'assignment')) AS assigned_ts,
+       argMaxIf(target_station_id, occurred_at, kind = 'assignment') AS assigned_to
+FROM (SELECT observer_id, station_id, occurred_at, kind, target_station_id,
+             if(kind = 'checkin', 'checkin', concat(kind, ':', reason)) AS status
+      FROM $db.events
+      WHERE ((kind IN ('checkin', 'checkout') AND role = 'observer') OR kind = 'assignment')
+            AND occurred_at <= {as_of:DateTime}
+            AND observer_id IN (SELECT arrayJoin({observers:Array(String)})))
+GROUP BY observer_id"""
+
+
+def observer_whereabouts(wh: Warehouse, observer_ids: Sequence[str],
+                         as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Per observer who has any check event or assignment: `last_status` (checkin or
+    checkout:REASON), `last_station`, `changed_ts` (its time, unix seconds, 0 if none),
+    `assigned_ts` and `assigned_to` (the newest assignment, 0 and '' if none)."""
+    columns = ["observer_id", "last_status", "last_station", "changed_ts", "assigned_ts",
+               "assigned_to"]
+    if not observer_ids:  # an empty array literal is Array(Nothing) on ClickHouse 18.16
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    frame = wh.query_df(OBSERVER_WHEREABOUTS,
+                        {**_as_of(as_of), "observers": list(observer_ids)})
+    return _as_ints(frame, ["changed_ts", "assigned_ts"])[columns]
+
+
+# The raw payload of some incidents (their description is not a column of its own). The
+# station filter lets the primary key (station first) skip the rest of the archive.
+INCIDENT_PAYLOADS = """
+SELECT event_id, any(payload) AS payload
+FROM $db.events
+WHERE kind = 'incident' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
+      AND event_id IN (SELECT arrayJoin({ids:Array(String)}))
+GROUP BY event_id"""
+
+
+def incident_descriptions(wh: Warehouse, incidents: pd.DataFrame) -> dict[str, str]:
+    """incident_id -> the description its observer wrote, for the rows of `incidents`
+    (incident_id, station_id)."""
+    import json  # here, so this addition stays apart from the module's imports
+
+    if incidents.empty:  # an empty array literal is Array(Nothing) on ClickHouse 18.16
+        return {}
+    params = {"stations": sorted(set(incidents["station_id"])),
+              "ids": list(incidents["incident_id"])}
+    frame = wh.query_df(INCIDENT_PAYLOADS, params)
+    return {str(event_id): str(json.loads(payload).get("description", ""))
+            for event_id, payload in zip(frame["event_id"], frame["payload"], strict=True)}
+
+
 # --- Dashboard pages: national turnout at the reporting times, one station's story --------
 
 TURNOUT_AT_MOMENTS = """

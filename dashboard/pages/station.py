@@ -15,6 +15,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.app import current_context
+from dashboard.auth import require_station
 from dashboard.figures import (
     describe_event,
     exitpoll_shares,
@@ -42,6 +43,7 @@ def layout(station_id: str = "", as_of: str | None = None, **_query: str) -> htm
                    className="station-error"),
             dcc.Link("back to the wall", href="/")])
     row = record.iloc[0]
+    require_station(str(row["station_id"]))  # a regional lead: their region's stations only
     return html.Div(className="station", children=[
         dcc.Link("← wall", href="/"),
         html.H1(f"{row['name']} — {row['station_id']}", id=f"{PAGE}-title"),
@@ -108,6 +110,7 @@ def _mtime(path: Path) -> float:
           Input(f"{PAGE}-tick", "n_intervals"), Input(TIME.store, "data"),
           State(f"{PAGE}-id", "data"))
 def refresh(_n: int, as_of_text: str | None, station_id: str) -> tuple[Any, ...]:
+    station_id = require_station(station_id)
     context = current_context()
     tz = ZoneInfo(context.timezone)
     as_of = parse_as_of(as_of_text, tz)

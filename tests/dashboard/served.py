@@ -25,6 +25,7 @@ from geo.commission import COMMISSION_FILE, write_commission_csv
 from geo.registry import write_registry_csv
 from infra.broker import free_port
 from saylau.settings import Settings
+from tests.dashboard.conftest import DashboardUsers, log_in
 from tests.dashboard.wall_day import KnownDay, build_day, load_day
 from warehouse.client import Warehouse, open_warehouse
 
@@ -77,7 +78,10 @@ def serve(settings: Settings, warehouse: Warehouse) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
+def browser(chromium_paths: tuple[str, str], dashboard_users: DashboardUsers,
+            request: pytest.FixtureRequest) -> Iterator[webdriver.Chrome]:
+    """A Chromium; logged in as headquarters at `served` if the test uses it (users:
+    tests/dashboard/conftest.py), else the test logs in where it serves."""
     binary, driver_path = chromium_paths
     options = webdriver.ChromeOptions()
     options.binary_location = binary
@@ -85,6 +89,9 @@ def browser(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(60)
+    if "served" in request.fixturenames:
+        site: Served = request.getfixturevalue("served")
+        log_in(driver, site.url, "hq", dashboard_users.passwords["hq"])
     yield driver
     driver.quit()
 

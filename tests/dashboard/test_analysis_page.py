@@ -27,7 +27,8 @@ from ingest.simulator import NO_NOISE, Scenario, simulate_day
 from saylau.settings import Settings
 from streams.alerting import Thresholds
 from streams.replay import Replayer, simulated_batches
-from tests.dashboard.test_browser import browser, cell_text  # noqa: F401 - the fixture
+from tests.dashboard.conftest import DashboardUsers, chrome, log_in  # noqa: F401 - fixture
+from tests.dashboard.test_browser import cell_text
 from warehouse import queries
 from warehouse.client import Warehouse, create_schema, open_warehouse
 
@@ -59,12 +60,21 @@ def analysis_url(warehouse: Warehouse) -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture
+def browser(chrome: webdriver.Chrome, analysis_url: str,  # noqa: F811
+            dashboard_users: DashboardUsers) -> webdriver.Chrome:
+    """Logged in as headquarters: the analysis page is theirs."""
+    log_in(chrome, analysis_url.removesuffix("/analysis"), "hq",
+           dashboard_users.passwords["hq"])
+    return chrome
+
+
 def pct(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
 def test_analysis_page_shows_what_the_analysis_functions_compute(
-        warehouse: Warehouse, analysis_url: str, browser: webdriver.Chrome,  # noqa: F811
+        warehouse: Warehouse, analysis_url: str, browser: webdriver.Chrome,
         artifacts: Path) -> None:
     protocols = queries.latest_protocols(warehouse)
     population = queries.stations(warehouse)["region_code"].value_counts().to_dict()

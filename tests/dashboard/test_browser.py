@@ -1,4 +1,7 @@
-"""The dashboard in a real headless Chromium, over a warehouse with known events."""
+"""The dashboard in a real headless Chromium, over a warehouse with known events.
+
+`browser` (tests/dashboard/conftest.py) is logged in as headquarters at `dashboard_url`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
@@ -28,11 +30,6 @@ from warehouse.client import create_schema, open_warehouse
 from warehouse.queries import load_stations
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1600,1000")
-
 
 @pytest.fixture
 def known_day(tmp_path: Path) -> tuple[pd.DataFrame, dict[str, int], str]:
@@ -75,19 +72,6 @@ def dashboard_url(known_day: tuple[pd.DataFrame, dict[str, int], str]) -> Iterat
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     warehouse.close()
-
-
-@pytest.fixture
-def browser(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
-    binary, driver_path = chromium_paths
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def expected_turnout_text(registry: pd.DataFrame, latest: dict[str, int], region: str) -> str:

@@ -27,7 +27,8 @@ from saylau.settings import Settings
 from streams.batch import Message, RecentIds, process_batch
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow
-from tests.dashboard.test_browser import CHROMIUM_FLAGS, cell_text
+from tests.dashboard.conftest import CHROMIUM_FLAGS, DashboardUsers, log_in
+from tests.dashboard.test_browser import cell_text
 from tests.integration.events import at, encode, event
 from warehouse.client import create_schema, open_warehouse
 from warehouse.queries import load_stations
@@ -93,6 +94,12 @@ def serve(settings: Settings, url: str) -> Iterator[str]:
         warehouse.close()
 
 
+def open_status(browser: webdriver.Chrome, page: str, users: DashboardUsers) -> None:
+    """The status page, logged in as headquarters (users: tests/dashboard/conftest.py)."""
+    log_in(browser, page.removesuffix("/status"), "hq", users.passwords["hq"])
+    browser.get(page)
+
+
 @pytest.fixture
 def browser(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
     binary, driver_path = chromium_paths
@@ -109,12 +116,12 @@ def browser(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
 def test_status_page_shows_lag_throughput_rejects_and_last_batch(
         broker: EmbeddedBroker, topic_prefix: str, stored_day: tuple[str, dt.datetime],
         waiting_lag: dict[tuple[str, int], int], browser: webdriver.Chrome,
-        artifacts: Path) -> None:
+        artifacts: Path, dashboard_users: DashboardUsers) -> None:
     url, stored_at = stored_day
     settings = Settings(kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
                         worker_group=f"{topic_prefix}-worker", dashboard_refresh_seconds=1.0)
     with serve(settings, url) as page:
-        browser.get(page)
+        open_status(browser, page, dashboard_users)
         assert cell_text(browser, "#status-caption-rate-10m") == \
             f"{RECENT} events stored in the last 10m"
         assert cell_text(browser, "#status-value-rate-10m") == f"{RECENT / 600:,.1f}/s"
@@ -135,12 +142,13 @@ def test_status_page_shows_lag_throughput_rejects_and_last_batch(
 
 
 def test_status_page_says_when_kafka_cannot_be_reached(
-        stored_day: tuple[str, dt.datetime], browser: webdriver.Chrome) -> None:
+        stored_day: tuple[str, dt.datetime], browser: webdriver.Chrome,
+        dashboard_users: DashboardUsers) -> None:
     url, _stored_at = stored_day
     dead = f"127.0.0.1:{free_port()}"
     settings = Settings(kafka_bootstrap=dead, dashboard_refresh_seconds=1.0)
     with serve(settings, url) as page:
-        browser.get(page)
+        open_status(browser, page, dashboard_users)
         assert cell_text(browser, "#status-lag-error").startswith(
             f"Kafka at {dead} did not answer")
         assert cell_text(browser, "#status-value-stored") == f"{RECENT + OLDER}"

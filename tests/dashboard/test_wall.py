@@ -20,6 +20,7 @@ from dashboard.app import create_dashboard
 from dashboard.snapshot import reporting_moments
 from geo.registry import synthetic_registry
 from saylau.settings import Settings
+from tests.dashboard.conftest import DashboardUsers, log_in
 from tests.dashboard.served import (
     ROTATE_SECONDS,
     Served,
@@ -192,7 +193,8 @@ def test_two_wall_callbacks_in_one_interval_share_one_snapshot(tmp_path: Path) -
 
 
 def test_ten_thousand_stations_are_drawn_one_by_one_and_zoom_quickly(
-        tmp_path: Path, browser: webdriver.Chrome, artifacts: Path) -> None:
+        tmp_path: Path, browser: webdriver.Chrome, artifacts: Path,
+        dashboard_users: DashboardUsers) -> None:
     day = KnownDay(synthetic_registry(n_stations=10_000, total_voters=12_000_000, seed=5))
     for number, station in enumerate(day.registry["station_id"][::2]):
         day.add("checkin", station, at(7, 30), f"obs-{number}", role="observer")
@@ -200,6 +202,7 @@ def test_ten_thousand_stations_are_drawn_one_by_one_and_zoom_quickly(
     load_day(warehouse, day)
     with serve(Settings(dashboard_refresh_seconds=5.0, dashboard_rotate_seconds=600.0),
                warehouse) as url:
+        log_in(browser, url, "hq", dashboard_users.passwords["hq"])
         started = time.monotonic()
         browser.get(url + "/")
         drawn = WebDriverWait(browser, 120).until(lambda d: d.execute_script(

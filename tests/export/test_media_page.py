@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 from selenium import webdriver
@@ -23,7 +24,13 @@ from dashboard.app import create_dashboard
 from dashboard.export import Exporter
 from infra.broker import free_port
 from saylau.settings import Settings
-from tests.dashboard.test_browser import browser  # noqa: F401  (the Chromium fixture)
+from tests.dashboard.conftest import (  # noqa: F401  (Chromium, users who can log in)
+    DashboardUsers,
+    chrome,
+    dashboard_env,
+    dashboard_users,
+    log_in,
+)
 from tests.export.days import ELECTION, simulated_day
 from warehouse.client import open_warehouse
 
@@ -48,15 +55,27 @@ def media_site(registry: pd.DataFrame, tmp_path: Path) -> Iterator[tuple[str, li
     warehouse.close()
 
 
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (loopback)
+def fetch(url: str, session: str) -> bytes:
+    """A file, asked for with a logged-in session's cookie."""
+    request = urllib.request.Request(url, headers={"Cookie": f"session={session}"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
         return response.read()  # type: ignore[no-any-return]
 
 
+def session_of(site: str, users: DashboardUsers, username: str) -> str:
+    answer = httpx.post(f"{site}/auth/login", data={"username": username,
+                                                   "password": users.passwords[username]})
+    assert answer.status_code == 302
+    return str(answer.cookies["session"])
+
+
 def test_media_page_lists_every_bundle_with_working_download_links(
-        media_site: tuple[str, list[Path]], browser: webdriver.Chrome,  # noqa: F811
-        artifacts: Path) -> None:
+        media_site: tuple[str, list[Path]], chrome: webdriver.Chrome,  # noqa: F811
+        dashboard_users: DashboardUsers, artifacts: Path) -> None:  # noqa: F811
     site, bundles = media_site
+    browser = chrome
+    log_in(browser, site, "press", dashboard_users.passwords["press"])
+    session = str(browser.get_cookie("session")["value"])  # type: ignore[index]
     browser.get(f"{site}/media")
     rows = WebDriverWait(browser, 60).until(lambda d: d.execute_script(
         "const rows = [...document.querySelectorAll('tr.media-bundle')];"
@@ -73,7 +92,7 @@ def test_media_page_lists_every_bundle_with_working_download_links(
         assert len(row["links"]) == len(manifest["files"]) + 1
         for link in row["links"]:
             name = link.rsplit("/", 1)[1]
-            body = fetch(link)
+            body = fetch(link, session)
             if name == "manifest.json":
                 assert body == (folder / name).read_bytes()
             else:
@@ -81,13 +100,21 @@ def test_media_page_lists_every_bundle_with_working_download_links(
 
 
 def test_export_route_serves_latest_and_refuses_anything_else(
-        media_site: tuple[str, list[Path]]) -> None:
+        media_site: tuple[str, list[Path]], dashboard_users: DashboardUsers) -> None:  # noqa: F811
     site, bundles = media_site
-    assert fetch(f"{site}/exports/latest/summary.json") == \
+    session = session_of(site, dashboard_users, "press")
+    assert fetch(f"{site}/exports/latest/summary.json", session) == \
         (bundles[1] / "summary.json").read_bytes()
+    # Media and headquarters only: without a session, the login; a regional lead, 403.
+    anonymous = httpx.get(f"{site}/exports/latest/summary.json")
+    assert anonymous.status_code == 302 and anonymous.headers["location"].startswith("/login")
+    lead = session_of(site, dashboard_users, "lead")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        fetch(f"{site}/exports/latest/summary.json", lead)
+    assert refused.value.code == 403
     for bad in ("/exports/not-a-bundle/summary.json", f"/exports/{bundles[0].name}/nothing",
                 f"/exports/{bundles[0].name}/..%2F..%2Fwarehouse",
                 "/exports/..%2F/summary.json"):
         with pytest.raises(urllib.error.HTTPError) as refused:
-            fetch(site + bad)
+            fetch(site + bad, session)
         assert refused.value.code == 404, bad

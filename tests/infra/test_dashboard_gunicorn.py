@@ -7,6 +7,7 @@ The command runs as a real process (as in the compose file), is asked for pages 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,8 +16,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
+from dashboard.users import add_user
 from infra.broker import free_port
 from infra.clickhouse_server import ClickHouseServer
 from saylau.cli import main
@@ -61,7 +64,9 @@ def children(pid: int) -> list[int]:
 
 
 def test_several_workers_on_chdb_are_refused_with_a_reason(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAYLAU_DASHBOARD_SECRET", secrets.token_urlsafe(32))
     code = main(["dashboard", "--workers", "2", "--warehouse", f"chdb://{tmp_path}/wh",
                  "--data-dir", str(tmp_path)])
     assert code == 2
@@ -74,9 +79,13 @@ def test_several_workers_on_chdb_are_refused_with_a_reason(
 def test_two_gunicorn_workers_serve_pages_and_metrics_and_stop_on_sigterm(
         clickhouse_server: ClickHouseServer, tmp_path: Path) -> None:
     port = free_port()
+    password = secrets.token_urlsafe(16)  # the dashboard needs a secret and a user
+    add_user(tmp_path / "users.json", "hq", "headquarters", None, password, set())
     env = {**os.environ, "SAYLAU_DATA_DIR": str(tmp_path), "SAYLAU_REGISTRY_STATIONS": "200",
            "SAYLAU_WAREHOUSE":
-               f"clickhouse://default@127.0.0.1:{clickhouse_server.tcp_port}/gunicorn_test"}
+               f"clickhouse://default@127.0.0.1:{clickhouse_server.tcp_port}/gunicorn_test",
+           "SAYLAU_DASHBOARD_SECRET": secrets.token_urlsafe(32),
+           "SAYLAU_DASHBOARD_USERS": str(tmp_path / "users.json")}
     log = (tmp_path / "dashboard.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "saylau", "dashboard", "--workers", "2", "--port", str(port)],
@@ -85,9 +94,12 @@ def test_two_gunicorn_workers_serve_pages_and_metrics_and_stop_on_sigterm(
     try:
         wait_until_serving(process, base + "/")
         assert len(children(process.pid)) == 2, "gunicorn should run two worker processes"
-        for path in ("/", "/status", "/_dash-layout"):
-            status, body = get(base + path)
-            assert status == 200, path
+        # Logged in on one worker, the session is good on the other (one secret).
+        client = httpx.Client(base_url=base, timeout=20)
+        assert client.post("/auth/login", data={"username": "hq",
+                                                "password": password}).status_code == 302
+        for path in ("/", "/status", "/_dash-layout", "/", "/status"):
+            assert client.get(path).status_code == 200, path
         # Several requests, so both workers (each with its own counters) have answered.
         for _ in range(6):
             get(base + "/_dash-layout")

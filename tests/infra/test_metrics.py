@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.metrics import CALLBACK_PATH, request_handler
+from dashboard.users import add_user
 from geo.registry import synthetic_registry, write_registry_csv
 from infra.broker import EmbeddedBroker, free_port
 from infra.lag import LagProbe
@@ -132,21 +134,27 @@ def test_lag_collector_reports_what_a_group_has_not_committed(broker: EmbeddedBr
 def test_dashboard_counts_page_loads_and_callbacks(tmp_path: Path,
                                                    registry: pd.DataFrame) -> None:
     port = free_port()
+    password = secrets.token_urlsafe(16)  # the dashboard needs a secret and a user
+    add_user(tmp_path / "users.json", "hq", "headquarters", None, password, set())
     env = {"SAYLAU_WAREHOUSE": f"chdb://{tmp_path}/warehouse", "SAYLAU_DATA_DIR": str(tmp_path),
-           "SAYLAU_REGISTRY": str(tmp_path / "stations.csv")}
+           "SAYLAU_REGISTRY": str(tmp_path / "stations.csv"),
+           "SAYLAU_DASHBOARD_SECRET": secrets.token_urlsafe(32),
+           "SAYLAU_DASHBOARD_USERS": str(tmp_path / "users.json")}
     dashboard = SaylauProcess(env, tmp_path / "dashboard.log")
     dashboard.name = "dashboard"
     try:
         dashboard.spawn("dashboard", "--port", str(port))
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/metrics", dashboard)
+        client = httpx.Client(base_url=base, timeout=30)
+        client.post("/auth/login", data={"username": "hq", "password": password})
         for _ in range(3):
-            assert httpx.get(f"{base}/", timeout=30).status_code == 200
-        dependency = httpx.get(f"{base}/_dash-dependencies", timeout=30).json()[0]
+            assert client.get("/").status_code == 200
+        dependency = client.get("/_dash-dependencies").json()[0]
         body = {"output": dependency["output"], "outputs": [], "changedPropIds": [],
                 "inputs": [], "state": []}
-        statuses = [httpx.post(f"{base}/_dash-update-component", json=body,
-                               timeout=30).status_code for _ in range(2)]
+        statuses = [client.post("/_dash-update-component", json=body).status_code
+                    for _ in range(2)]
         samples = scrape(f"{base}/metrics")
     finally:
         dashboard.__exit__()

@@ -1,0 +1,164 @@
+"""Dashboard users: a JSON file of user names, roles and scrypt password hashes.
+
+Only hashes are stored (scrypt with a per-user random salt); a password is never written,
+logged or printed. The file is replaced atomically and readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+HEADQUARTERS, REGIONAL_LEAD, MEDIA = "headquarters", "regional_lead", "media"
+ROLES = (HEADQUARTERS, REGIONAL_LEAD, MEDIA)
+# A user name is also the actor id of the events the user sends (reviewer_id,
+# assigned_by), so it follows the contract's ActorId pattern.
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MIN_PASSWORD_CHARS = 12
+# scrypt cost: 16 MiB and ~50 ms per check; slows guessing, fine for logins.
+SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES, SALT_BYTES = 2**14, 8, 1, 32, 16
+FILE_MODE = 0o600
+
+
+class UsersError(ValueError):
+    """A bad users file or a refused change; the message never contains a password."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    region: str | None = None  # the region of a regional lead; None for the other roles
+    password_hash: str = field(default="", repr=False, compare=False)
+
+    @property
+    def home_path(self) -> str:
+        """Where the user lands after logging in: the page made for their role."""
+        if self.role == REGIONAL_LEAD:
+            return f"/region/{self.region}"
+        return "/media" if self.role == MEDIA else "/"
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
+    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
+                         p=SCRYPT_P, dklen=KEY_BYTES)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
+                     _b64(salt), _b64(key)])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        name, n, r, p, salt, key = stored.split("$")
+        expected = base64.b64decode(key)
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt),
+                                n=int(n), r=int(r), p=int(p), dklen=len(expected))
+    except ValueError:
+        return False
+    return name == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Checked when the user name is unknown, so that a wrong name costs as long as a
+    # wrong password and the answer time does not tell which names exist.
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def check_new_user(username: str, role: str, region: str | None, password: str,
+                   region_codes: set[str]) -> None:
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise UsersError("user name must be 1-64 letters, digits, '_', '.' or '-'")
+    if role not in ROLES:
+        raise UsersError(f"role must be one of {', '.join(ROLES)}")
+    if role == REGIONAL_LEAD and region not in region_codes:
+        raise UsersError("a regional lead needs --region, one of the known region codes")
+    if role != REGIONAL_LEAD and region is not None:
+        raise UsersError("only a regional lead has a region")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UsersError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+
+
+def read_users(path: Path) -> dict[str, User]:
+    """Every user in the file (none if it does not exist yet)."""
+    if not path.exists():
+        return {}
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))["users"]
+        users = [User(r["username"], r["role"], r.get("region"), r["password_hash"])
+                 for r in records]
+    except (ValueError, KeyError, TypeError) as error:
+        raise UsersError(f"{path} is not a valid users file") from error
+    return {user.username: user for user in users}
+
+
+def write_users(path: Path, users: dict[str, User]) -> None:
+    """Replace the file atomically (a reader sees the old or the new one, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"users": [asdict(users[name]) for name in sorted(users)]}, indent=1)
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, path)
+
+
+def add_user(path: Path, username: str, role: str, region: str | None, password: str,
+             region_codes: set[str]) -> User:
+    """Add a user, or replace the role and password of an existing one."""
+    check_new_user(username, role, region, password, region_codes)
+    users = read_users(path)
+    user = User(username, role, region, hash_password(password))
+    write_users(path, {**users, username: user})
+    return user
+
+
+def remove_user(path: Path, username: str) -> bool:
+    users = read_users(path)
+    if username not in users:
+        return False
+    del users[username]
+    write_users(path, users)
+    return True
+
+
+class UserDirectory:
+    """The users file as the running dashboard sees it: re-read when it changes, so a
+    removed user loses access at their next request without restarting the dashboard."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._users: dict[str, User] = {}
+
+    def get(self, username: str) -> User | None:
+        return self._current().get(username)
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        user = self.get(username)
+        matches = verify_password(password, user.password_hash if user else _dummy_hash())
+        return user if user is not None and matches else None
+
+    def _current(self) -> dict[str, User]:
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        stamp = (status.st_mtime_ns, status.st_size)
+        if stamp != self._stamp:
+            self._users, self._stamp = read_users(self.path), stamp
+        return self._users

@@ -1,0 +1,111 @@
+"""Dashboard users: hashed passwords, the users file, `saylau users`, the session secret."""
+
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from dashboard.auth import AuthSetupError, Regions, check_dashboard_secret
+from dashboard.regional import free_observers
+from dashboard.users import (
+    UserDirectory,
+    UsersError,
+    add_user,
+    hash_password,
+    read_users,
+    verify_password,
+)
+from saylau.cli import main
+from saylau.settings import Settings
+
+PASSWORD = "correct horse battery"
+
+
+def test_a_password_is_stored_only_as_a_salted_scrypt_hash(tmp_path: Path) -> None:
+    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert first != second and first.startswith("scrypt$")  # a salt per hash
+    assert verify_password(PASSWORD, first) and not verify_password(PASSWORD + "!", first)
+    assert not verify_password(PASSWORD, "not a hash")
+    path = tmp_path / "users.json"
+    add_user(path, "lead", "regional_lead", "KAZ011", PASSWORD, {"KAZ011"})
+    assert PASSWORD not in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert UserDirectory(path).authenticate("lead", PASSWORD) == read_users(path)["lead"]
+    assert UserDirectory(path).authenticate("lead", "wrong password!") is None
+    assert UserDirectory(path).authenticate("nobody", PASSWORD) is None
+
+
+@pytest.mark.parametrize(("name", "role", "region", "password", "problem"), [
+    ("a b", "media", None, PASSWORD, "user name"),
+    ("lead", "king", None, PASSWORD, "role"),
+    ("lead", "regional_lead", None, PASSWORD, "region"),
+    ("lead", "regional_lead", "KAZ999", PASSWORD, "region"),
+    ("press", "media", "KAZ011", PASSWORD, "only a regional lead"),
+    ("press", "media", None, "short", "at least"),
+])
+def test_a_bad_user_is_refused_without_repeating_the_password(
+        tmp_path: Path, name: str, role: str, region: str | None, password: str,
+        problem: str) -> None:
+    with pytest.raises(UsersError, match=problem) as refused:
+        add_user(tmp_path / "users.json", name, role, region, password, {"KAZ011"})
+    assert password not in str(refused.value)
+    assert not (tmp_path / "users.json").exists()
+
+
+def test_saylau_users_adds_lists_and_removes_without_printing_passwords(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SAYLAU_DASHBOARD_USERS", str(tmp_path / "users.json"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "add", "lead-11", "--role", "regional_lead", "--region", "KAZ011",
+                 "--password-stdin"]) == 0
+    assert main(["users", "list"]) == 0
+    assert main(["users", "remove", "lead-11"]) == 0
+    assert main(["users", "remove", "lead-11"]) == 1
+    out = capsys.readouterr()
+    assert "lead-11\tregional_lead\tKAZ011" in out.out
+    assert PASSWORD not in out.out + out.err and "scrypt" not in out.out + out.err
+
+
+def test_the_dashboard_refuses_to_start_without_a_real_secret(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(dashboard_secret="changeme")  # type: ignore[arg-type]
+    for weak in ("", "short"):
+        with pytest.raises(AuthSetupError, match="SAYLAU_DASHBOARD_SECRET"):
+            check_dashboard_secret(Settings(dashboard_secret=weak))  # type: ignore[arg-type]
+    monkeypatch.setenv("SAYLAU_DASHBOARD_SECRET", "")
+    assert main(["dashboard"]) == 2
+    assert "refuses to start" in capsys.readouterr().err
+
+
+def test_regions_are_found_by_code_and_by_station_anywhere_in_a_request() -> None:
+    regions = Regions(lambda: (frozenset({"KAZ001", "KAZ011"}),
+                               {"KAZ011-0001": "KAZ011", "X-9": "KAZ001"}))
+    assert regions.mentioned('{"value": "/region/KAZ011?x=1"}') == {"KAZ011"}
+    assert regions.mentioned('{"id": {"station": "X-9"}}') == {"KAZ001"}
+    assert regions.mentioned("KAZ0111 and KAZ011-00012") == set()
+
+
+def test_free_observers_are_those_checked_out_or_in_reserve_and_not_on_their_way() -> None:
+    roster = pd.DataFrame({
+        "observer_id": ["a", "b", "c", "d", "e", "f"],
+        "home_region": ["R", "R", "R", "R", "R", "Q"],
+        "organisation": ["o"] * 6,
+        "assigned_station": ["s1", "s2", "", "s4", "s5", "s6"]})
+    whereabouts = pd.DataFrame({
+        "observer_id": ["a", "b", "d", "e", "f"],
+        "last_status": ["checkin", "checkout:removed", "checkout:shift_end",
+                        "checkout:removed", "checkout:removed"],
+        "last_station": ["s1", "s2", "s4", "s5", "s6"],
+        "changed_ts": [10, 10, 10, 10, 10], "assigned_ts": [0, 0, 5, 20, 0],
+        "assigned_to": ["", "", "s9", "s9", ""]})
+    free = free_observers(roster, whereabouts, "R")
+    # a is present; e was sent on after its removal; f is another region's.
+    assert free[["observer_id", "reason", "position_station"]].values.tolist() == [
+        ["b", "removed", "s2"], ["c", "reserve", ""], ["d", "shift ended", "s4"]]
