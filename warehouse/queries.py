@@ -30,7 +30,7 @@ SELECT station_id, name, region_code, district, settlement, address, lat, lon,
 FROM $db.stations FINAL ORDER BY station_id"""
 
 STATION_TURNOUT = """
-SELECT station_id, source, argMax(ballots_issued, occurred_at) AS ballots,
+SELECT station_id, source, argMax(ballots_issued, (occurred_at, ballots_issued)) AS ballots,
        max(occurred_at) AS reported_at
 FROM $db.events
 WHERE kind = 'turnout' AND occurred_at <= {as_of:DateTime}
@@ -43,7 +43,8 @@ SELECT station_id, toUInt8(countIf(status = 'checkin') > 0) AS present,
        toUInt8(countIf(status = 'checkout:removed') > 0) AS removed,
        max(changed_at) AS changed_at
 FROM (SELECT station_id, observer_id,
-             argMax(if(kind = 'checkin', kind, concat(kind, ':', reason)), occurred_at)
+             argMax(if(kind = 'checkin', kind, concat(kind, ':', reason)),
+                    (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason))))
                  AS status,
              max(occurred_at) AS changed_at
       FROM $db.events
@@ -58,6 +59,70 @@ SELECT target_station_id AS station_id, max(occurred_at) AS assigned_at,
 FROM $db.events
 WHERE kind = 'assignment' AND occurred_at <= {as_of:DateTime}
 GROUP BY target_station_id"""
+
+# The station state in one query: the registry joined with each station's latest turnout
+# by source, its observers' latest check events and its latest assignment. The sources
+# come in two versions: "now" (pre-aggregated tables, for moments at or after the newest
+# event) and "as of" (the archive). 18.16 takes one JOIN per SELECT, hence the nesting.
+# {stations} is empty or STATION_IN_REGION; {turnout}, {presence} the source queries.
+STATION_STATE = """
+SELECT station_id, region_code, lat, lon, registered_voters, ballots, ballots_official,
+       present, removed, turnout_at, changed_at, assigned_at
+FROM (SELECT * FROM (
+        SELECT * FROM (
+            SELECT station_id, region_code, lat, lon, registered_voters
+            FROM $db.stations FINAL WHERE 1 {stations}) AS registry
+        ANY LEFT JOIN (
+            SELECT station_id, maxIf(latest, source = 'observer_count') AS ballots,
+                   maxIf(latest, source = 'official') AS ballots_official,
+                   max(reported_at) AS turnout_at
+            FROM ({turnout}) AS by_source
+            GROUP BY station_id) AS turnout USING station_id) AS with_turnout
+      ANY LEFT JOIN (
+            SELECT station_id, toUInt8(countIf(status = 'checkin') > 0) AS present,
+                   toUInt8(countIf(status = 'checkout:removed') > 0) AS removed,
+                   max(status_at) AS changed_at
+            FROM ({presence}) AS by_observer
+            GROUP BY station_id) AS presence USING station_id) AS with_presence
+ANY LEFT JOIN (
+      SELECT target_station_id AS station_id, max(occurred_at) AS assigned_at
+      FROM $db.events
+      WHERE kind = 'assignment' AND occurred_at <= {{as_of:DateTime}} {targets}
+      GROUP BY target_station_id) AS assignment USING station_id
+ORDER BY station_id"""
+
+STATION_IN_REGION = ("AND station_id IN (SELECT station_id FROM $db.stations "
+                     "WHERE region_code = {region:String})")
+TARGET_IN_REGION = STATION_IN_REGION.replace("AND station_id", "AND target_station_id")
+
+TURNOUT_NOW = """
+SELECT station_id, source, argMaxMerge(ballots_latest) AS latest,
+       maxMerge(reported_max) AS reported_at
+FROM $db.turnout_latest WHERE 1 {stations}
+GROUP BY station_id, source"""
+
+TURNOUT_AS_OF = """
+SELECT station_id, source, argMax(ballots_issued, (occurred_at, ballots_issued)) AS latest,
+       max(occurred_at) AS reported_at
+FROM $db.events
+WHERE kind = 'turnout' AND occurred_at <= {{as_of:DateTime}} {stations}
+GROUP BY station_id, source"""
+
+PRESENCE_NOW = """
+SELECT station_id, observer_id, argMaxMerge(status_latest) AS status,
+       maxMerge(changed_max) AS status_at
+FROM $db.observer_latest WHERE 1 {stations}
+GROUP BY station_id, observer_id"""
+
+PRESENCE_AS_OF = """
+SELECT station_id, observer_id,
+       argMax(if(kind = 'checkin', kind, concat(kind, ':', reason)),
+              (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason)))) AS status,
+       max(occurred_at) AS status_at
+FROM $db.events
+WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
+      AND occurred_at <= {{as_of:DateTime}} {stations}
+GROUP BY station_id, observer_id"""
 
 INCIDENTS = """
 SELECT incident_id, station_id, region_code, category, severity, occurred_at,
@@ -196,6 +261,23 @@ def station_presence(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.Data
 
 def station_assignments(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
     return wh.query_df(STATION_ASSIGNMENTS, _as_of(as_of))
+
+
+def station_state_inputs(wh: Warehouse, as_of: dt.datetime | None = None,
+                         region: str | None = None, now: bool = False) -> pd.DataFrame:
+    """Per station (of ``region``, or all): registry, latest turnout by source, presence,
+    the times of the latest turnout, check and assignment (1970 for none). ``now`` reads the pre-aggregated
+    tables, right only when no event is later than ``as_of`` (see warehouse/state.py)."""
+    stations = STATION_IN_REGION if region else ""
+    turnout = TURNOUT_NOW if now else TURNOUT_AS_OF
+    presence = PRESENCE_NOW if now else PRESENCE_AS_OF
+    sql = STATION_STATE.format(
+        stations=stations, targets=TARGET_IN_REGION if region else "",
+        turnout=turnout.format(stations=stations), presence=presence.format(stations=stations))
+    params = {**_as_of(as_of), **({"region": region} if region else {})}
+    frame = wh.query_df(sql, params)
+    return _as_ints(frame, ["registered_voters", "ballots", "ballots_official", "present",
+                            "removed"])
 
 
 def incidents(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:

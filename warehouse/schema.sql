@@ -155,3 +155,64 @@ CREATE TABLE IF NOT EXISTS $db.alerts (
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (kind, station_id, region_code, alert_id);  -- the worker looks alerts up by kind
                                                      -- and station or region
+
+-- The newest turnout report per station and source, and the newest check-in/out per
+-- station and observer, kept current as events arrive, so "now" needs no archive scan.
+-- They answer for any moment at or after the newest event time (warehouse/state.py
+-- checks); earlier moments read the archive. argMax and max give the same answer when
+-- a row is aggregated twice, so a resent event or a second back-fill changes nothing.
+-- A tie in time goes to the larger value (the tuple), in the archive queries as here.
+CREATE TABLE IF NOT EXISTS $db.turnout_latest (
+    station_id String,
+    source String,
+    ballots_latest AggregateFunction(argMax, UInt32, Tuple(DateTime('UTC'), UInt32)),
+    reported_max AggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+ORDER BY (station_id, source);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.turnout_latest_mv TO $db.turnout_latest AS
+SELECT station_id, source,
+       argMaxState(ballots_issued, (occurred_at, ballots_issued)) AS ballots_latest,
+       maxState(occurred_at) AS reported_max
+FROM $db.events
+WHERE kind = 'turnout'
+GROUP BY station_id, source;
+
+-- Only observers cover a station: exit pollsters and journalists check in too.
+CREATE TABLE IF NOT EXISTS $db.observer_latest (
+    station_id String,
+    observer_id String,
+    status_latest AggregateFunction(argMax, String, Tuple(DateTime('UTC'), String)),
+    changed_max AggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+ORDER BY (station_id, observer_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.observer_latest_mv TO $db.observer_latest AS
+SELECT station_id, observer_id,
+       argMaxState(if(kind = 'checkin', kind, concat(kind, ':', reason)),
+                   (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason))))
+           AS status_latest,
+       maxState(occurred_at) AS changed_max
+FROM $db.events
+WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
+GROUP BY station_id, observer_id;
+
+-- Back-fill an archive that predates these tables (empty table only; harmless if run twice).
+INSERT INTO $db.turnout_latest
+SELECT station_id, source,
+       argMaxState(ballots_issued, (occurred_at, ballots_issued)) AS ballots_latest,
+       maxState(occurred_at) AS reported_max
+FROM $db.events
+WHERE kind = 'turnout' AND (SELECT count() FROM $db.turnout_latest) = 0
+GROUP BY station_id, source;
+
+INSERT INTO $db.observer_latest
+SELECT station_id, observer_id,
+       argMaxState(if(kind = 'checkin', kind, concat(kind, ':', reason)),
+                   (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason))))
+           AS status_latest,
+       maxState(occurred_at) AS changed_max
+FROM $db.events
+WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
+      AND (SELECT count() FROM $db.observer_latest) = 0
+GROUP BY station_id, observer_id;
