@@ -30,7 +30,8 @@ SELECT station_id, name, region_code, district, settlement, address, lat, lon,
 FROM $db.stations FINAL ORDER BY station_id"""
 
 STATION_TURNOUT = """
-SELECT station_id, source, argMax(ballots_issued, (occurred_at, ballots_issued)) AS ballots,
+SELECT station_id, source,
+       argMax(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued) AS ballots,
        max(occurred_at) AS reported_at
 FROM $db.events
 WHERE kind = 'turnout' AND occurred_at <= {as_of:DateTime}
@@ -44,8 +45,8 @@ SELECT station_id, toUInt8(countIf(status = 'checkin') > 0) AS present,
        max(changed_at) AS changed_at
 FROM (SELECT station_id, observer_id,
              argMax(if(kind = 'checkin', kind, concat(kind, ':', reason)),
-                    (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason))))
-                 AS status,
+                    toUInt64(occurred_at) * 4
+                        + multiIf(kind = 'checkin', 0, reason = 'removed', 2, 1)) AS status,
              max(occurred_at) AS changed_at
       FROM $db.events
       WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
@@ -102,7 +103,8 @@ FROM $db.turnout_latest WHERE 1 {stations}
 GROUP BY station_id, source"""
 
 TURNOUT_AS_OF = """
-SELECT station_id, source, argMax(ballots_issued, (occurred_at, ballots_issued)) AS latest,
+SELECT station_id, source,
+       argMax(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued) AS latest,
        max(occurred_at) AS reported_at
 FROM $db.events
 WHERE kind = 'turnout' AND occurred_at <= {{as_of:DateTime}} {stations}
@@ -117,7 +119,8 @@ GROUP BY station_id, observer_id"""
 PRESENCE_AS_OF = """
 SELECT station_id, observer_id,
        argMax(if(kind = 'checkin', kind, concat(kind, ':', reason)),
-              (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason)))) AS status,
+              toUInt64(occurred_at) * 4
+                  + multiIf(kind = 'checkin', 0, reason = 'removed', 2, 1)) AS status,
        max(occurred_at) AS status_at
 FROM $db.events
 WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
@@ -266,8 +269,9 @@ def station_assignments(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.D
 def station_state_inputs(wh: Warehouse, as_of: dt.datetime | None = None,
                          region: str | None = None, now: bool = False) -> pd.DataFrame:
     """Per station (of ``region``, or all): registry, latest turnout by source, presence,
-    the times of the latest turnout, check and assignment (1970 for none). ``now`` reads the pre-aggregated
-    tables, right only when no event is later than ``as_of`` (see warehouse/state.py)."""
+    the times of the latest turnout, check and assignment (1970 for none). ``now`` reads
+    the pre-aggregated tables, right only when no event is later than ``as_of`` (see
+    warehouse/state.py)."""
     stations = STATION_IN_REGION if region else ""
     turnout = TURNOUT_NOW if now else TURNOUT_AS_OF
     presence = PRESENCE_NOW if now else PRESENCE_AS_OF
@@ -359,3 +363,39 @@ def _as_ints(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in columns:
         frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
     return frame
+
+
+# The region page's redeployment inputs. Observers: each one last seen (latest check
+# event) at a station of the region, with that station and status ("checkin",
+# "checkout:<reason>"); {presence} is PRESENCE_NOW or PRESENCE_AS_OF for the region.
+REGION_OBSERVERS = """
+SELECT observer_id, argMax(station_id, status_at) AS last_station,
+       argMax(status, status_at) AS last_status, max(status_at) AS changed_at
+FROM ({presence}) AS by_station
+GROUP BY observer_id
+ORDER BY observer_id"""
+
+REGION_INCIDENTS = """
+SELECT event_id AS incident_id, any(station_id) AS station_id, any(category) AS category,
+       any(severity) AS severity, any(occurred_at) AS occurred_at
+FROM (SELECT event_id, station_id, category, severity, occurred_at FROM $db.events
+      WHERE kind = 'incident' AND region_code = {region:String}
+            AND occurred_at <= {as_of:DateTime}) AS incident
+GROUP BY event_id
+ORDER BY occurred_at, incident_id"""
+
+
+def region_observers(wh: Warehouse, region: str, as_of: dt.datetime | None = None,
+                     now: bool = False) -> pd.DataFrame:
+    """Observers last seen in ``region``: last_station, last_status, changed_at. ``now``
+    reads the pre-aggregated table (see ``station_state_inputs``)."""
+    presence = (PRESENCE_NOW if now else PRESENCE_AS_OF).format(stations=STATION_IN_REGION)
+    return wh.query_df(REGION_OBSERVERS.format(presence=presence),
+                       {**_as_of(as_of), "region": region})
+
+
+def region_incidents(wh: Warehouse, region: str,
+                     as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """The region's incidents (each once), for the redeployment priority."""
+    return _as_ints(wh.query_df(REGION_INCIDENTS, {**_as_of(as_of), "region": region}),
+                    ["severity"])

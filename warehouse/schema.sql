@@ -161,18 +161,20 @@ ORDER BY (kind, station_id, region_code, alert_id);  -- the worker looks alerts 
 -- They answer for any moment at or after the newest event time (warehouse/state.py
 -- checks); earlier moments read the archive. argMax and max give the same answer when
 -- a row is aggregated twice, so a resent event or a second back-fill changes nothing.
--- A tie in time goes to the larger value (the tuple), in the archive queries as here.
+-- A tie in time goes to the larger count, and to a check-out over a check-in (removal
+-- first): the ordering key is a number (time, then that), the same in the archive queries.
 CREATE TABLE IF NOT EXISTS $db.turnout_latest (
     station_id String,
     source String,
-    ballots_latest AggregateFunction(argMax, UInt32, Tuple(DateTime('UTC'), UInt32)),
+    ballots_latest AggregateFunction(argMax, UInt32, UInt64),
     reported_max AggregateFunction(max, DateTime('UTC'))
 ) ENGINE = AggregatingMergeTree()
 ORDER BY (station_id, source);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS $db.turnout_latest_mv TO $db.turnout_latest AS
 SELECT station_id, source,
-       argMaxState(ballots_issued, (occurred_at, ballots_issued)) AS ballots_latest,
+       argMaxState(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued)
+           AS ballots_latest,
        maxState(occurred_at) AS reported_max
 FROM $db.events
 WHERE kind = 'turnout'
@@ -182,7 +184,7 @@ GROUP BY station_id, source;
 CREATE TABLE IF NOT EXISTS $db.observer_latest (
     station_id String,
     observer_id String,
-    status_latest AggregateFunction(argMax, String, Tuple(DateTime('UTC'), String)),
+    status_latest AggregateFunction(argMax, String, UInt64),
     changed_max AggregateFunction(max, DateTime('UTC'))
 ) ENGINE = AggregatingMergeTree()
 ORDER BY (station_id, observer_id);
@@ -190,7 +192,8 @@ ORDER BY (station_id, observer_id);
 CREATE MATERIALIZED VIEW IF NOT EXISTS $db.observer_latest_mv TO $db.observer_latest AS
 SELECT station_id, observer_id,
        argMaxState(if(kind = 'checkin', kind, concat(kind, ':', reason)),
-                   (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason))))
+                   toUInt64(occurred_at) * 4 + multiIf(kind = 'checkin', 0,
+                                                       reason = 'removed', 2, 1))
            AS status_latest,
        maxState(occurred_at) AS changed_max
 FROM $db.events
@@ -200,7 +203,8 @@ GROUP BY station_id, observer_id;
 -- Back-fill an archive that predates these tables (empty table only; harmless if run twice).
 INSERT INTO $db.turnout_latest
 SELECT station_id, source,
-       argMaxState(ballots_issued, (occurred_at, ballots_issued)) AS ballots_latest,
+       argMaxState(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued)
+           AS ballots_latest,
        maxState(occurred_at) AS reported_max
 FROM $db.events
 WHERE kind = 'turnout' AND (SELECT count() FROM $db.turnout_latest) = 0
@@ -209,7 +213,8 @@ GROUP BY station_id, source;
 INSERT INTO $db.observer_latest
 SELECT station_id, observer_id,
        argMaxState(if(kind = 'checkin', kind, concat(kind, ':', reason)),
-                   (occurred_at, if(kind = 'checkin', kind, concat(kind, ':', reason))))
+                   toUInt64(occurred_at) * 4 + multiIf(kind = 'checkin', 0,
+                                                       reason = 'removed', 2, 1))
            AS status_latest,
        maxState(occurred_at) AS changed_max
 FROM $db.events

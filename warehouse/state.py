@@ -11,6 +11,7 @@ the raw archive, so late and out-of-order events count where they belong either 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -61,26 +62,45 @@ def _moment_or_none(column: pd.Series) -> pd.Series:
 
 def station_state(wh: Warehouse, as_of: dt.datetime | None = None,
                   region: str | None = None) -> pd.DataFrame:
-    """Every station (of ``region``, or all) as of ``as_of`` (default: everything received).
+    """Every station (of ``region``, or all) as of ``as_of`` (default: everything received)."""
+    return assemble(_latest_state(
+        wh, as_of, lambda now: queries.station_state_inputs(wh, as_of, region, now),
+        ["turnout_at", "changed_at"]))
 
-    The pre-aggregated tables hold every event received; they are the state as of
-    ``as_of`` when no event is later than it, which their own latest times confirm
-    (an event stored meanwhile with a later time sends the question to the archive).
+
+def region_observers(wh: Warehouse, region: str,
+                     as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """The observers last seen in ``region`` as of ``as_of``, with their last station and
+    status (free observers for redeployment are those whose status is a check-out)."""
+    observers = _latest_state(
+        wh, as_of, lambda now: queries.region_observers(wh, region, as_of, now),
+        ["changed_at"])
+    observers["changed_at"] = _moment_or_none(observers["changed_at"])
+    return observers
+
+
+def _latest_state(wh: Warehouse, as_of: dt.datetime | None,
+                  read: Callable[[bool], pd.DataFrame], times: list[str]) -> pd.DataFrame:
+    """``read(now=True)`` (pre-aggregated) when it is the state as of ``as_of``, else
+    ``read(now=False)`` (the archive).
+
+    The pre-aggregated tables hold every event received: they are the state as of
+    ``as_of`` when no event is later than it. The newest event time says whether to try;
+    the answer's own newest times (``times``) confirm it, so an event stored meanwhile
+    with a later time sends the question to the archive.
     """
     if as_of is None:
-        return assemble(queries.station_state_inputs(wh, None, region, now=True))
+        return read(True)
     latest = queries.latest_event_time(wh)
     if latest is None or latest <= as_of:
-        inputs = queries.station_state_inputs(wh, as_of, region, now=True)
-        if _newest_report(inputs) <= as_of:
-            return assemble(inputs)
-    return assemble(queries.station_state_inputs(wh, as_of, region))
+        answer = read(True)
+        if _newest(answer, times) <= as_of:
+            return answer
+    return read(False)
 
 
-def _newest_report(inputs: pd.DataFrame) -> dt.datetime:
-    """The newest turnout or check time the pre-aggregates used (assignments are always
-    read from the archive, as of the moment asked)."""
-    newest = max(_moment_or_none(inputs[c]).max() for c in ("turnout_at", "changed_at"))
+def _newest(frame: pd.DataFrame, times: list[str]) -> dt.datetime:
+    newest = max((_moment_or_none(frame[c]).max() for c in times), default=pd.NaT)
     return NO_TIME.to_pydatetime() if pd.isna(newest) else newest.to_pydatetime()
 
 
