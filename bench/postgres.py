@@ -111,7 +111,7 @@ LEFT JOIN (SELECT target_station_id AS station_id, max(occurred_at) AS assigned_
            FROM events WHERE kind = 'assignment' AND occurred_at <= %(as_of)s {targets}
            GROUP BY target_station_id) a USING (station_id)
 WHERE true {registry}
-ORDER BY s.station_id"""
+"""
 
 OBSERVERS = """
 SELECT DISTINCT ON (observer_id) observer_id, station_id AS last_station,

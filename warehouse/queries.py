@@ -61,60 +61,71 @@ FROM $db.events
 WHERE kind = 'assignment' AND occurred_at <= {as_of:DateTime}
 GROUP BY target_station_id"""
 
-# The station state in one query: the registry joined with each station's latest turnout
-# by source, its observers' latest check events and its latest assignment. The sources
-# come in two versions: "now" (pre-aggregated tables, for moments at or after the newest
-# event) and "as of" (the archive). 18.16 takes one JOIN per SELECT, hence the nesting.
-# {stations} is empty or STATION_IN_REGION; {turnout}, {presence} the source queries.
+# The station state in one query. Its inputs, all keyed by station, are stacked (UNION
+# ALL, every column typed alike, 0 / 1970 for "none") and folded by one GROUP BY: cheaper
+# than joins here (a hash join per input) and runs on 18.16 (one JOIN per SELECT). Each
+# station has one registry row, at most one turnout row, one row per observer and one per
+# assignment, so sum()/max() pick out the values. Rows come in no particular order:
+# sorting a million stations would cost more than the rest. {stations} is empty or
+# STATION_IN_REGION; {turnout}, {presence} are the "now" or "as of" versions below.
 STATION_STATE = """
-SELECT station_id, region_code, lat, lon, registered_voters, ballots, ballots_official,
-       present, removed, turnout_at, changed_at, assigned_at
-FROM (SELECT * FROM (
-        SELECT * FROM (
-            SELECT station_id, region_code, lat, lon, registered_voters
-            FROM $db.stations FINAL WHERE 1 {stations}) AS registry
-        ANY LEFT JOIN (
-            SELECT station_id, maxIf(latest, source = 'observer_count') AS ballots,
-                   maxIf(latest, source = 'official') AS ballots_official,
-                   max(reported_at) AS turnout_at
-            FROM ({turnout}) AS by_source
-            GROUP BY station_id) AS turnout USING station_id) AS with_turnout
-      ANY LEFT JOIN (
-            SELECT station_id, toUInt8(countIf(status = 'checkin') > 0) AS present,
-                   toUInt8(countIf(status = 'checkout:removed') > 0) AS removed,
-                   max(status_at) AS changed_at
-            FROM ({presence}) AS by_observer
-            GROUP BY station_id) AS presence USING station_id) AS with_presence
-ANY LEFT JOIN (
-      SELECT target_station_id AS station_id, max(occurred_at) AS assigned_at
-      FROM $db.events
-      WHERE kind = 'assignment' AND occurred_at <= {{as_of:DateTime}} {targets}
-      GROUP BY target_station_id) AS assignment USING station_id
-ORDER BY station_id"""
+SELECT station_id, max(region_code) AS region_code, sum(lat) AS lat, sum(lon) AS lon,
+       sum(registered_voters) AS registered_voters, max(ballots) AS ballots,
+       max(ballots_official) AS ballots_official, max(present) AS present,
+       max(removed) AS removed, max(turnout_at) AS turnout_at, max(changed_at) AS changed_at,
+       max(assigned_at) AS assigned_at
+FROM (
+    SELECT station_id, region_code, lat, lon, registered_voters, toUInt32(0) AS ballots,
+           toUInt32(0) AS ballots_official, toUInt8(0) AS present, toUInt8(0) AS removed,
+           toDateTime(0, 'UTC') AS turnout_at, toDateTime(0, 'UTC') AS changed_at,
+           toDateTime(0, 'UTC') AS assigned_at, toUInt8(1) AS registered
+    FROM $db.stations FINAL WHERE 1 {stations}
+    UNION ALL
+    SELECT station_id, '', toFloat64(0), toFloat64(0), toUInt32(0), ballots,
+           ballots_official, toUInt8(0), toUInt8(0), turnout_at, toDateTime(0, 'UTC'),
+           toDateTime(0, 'UTC'), toUInt8(0)
+    FROM ({turnout}) AS turnout
+    UNION ALL
+    SELECT station_id, '', toFloat64(0), toFloat64(0), toUInt32(0), toUInt32(0),
+           toUInt32(0), toUInt8(status = 'checkin'), toUInt8(status = 'checkout:removed'),
+           toDateTime(0, 'UTC'), status_at, toDateTime(0, 'UTC'), toUInt8(0)
+    FROM ({presence}) AS observers
+    UNION ALL
+    SELECT target_station_id, '', toFloat64(0), toFloat64(0), toUInt32(0), toUInt32(0),
+           toUInt32(0), toUInt8(0), toUInt8(0), toDateTime(0, 'UTC'), toDateTime(0, 'UTC'),
+           occurred_at, toUInt8(0)
+    FROM $db.assignment_times
+    WHERE occurred_at <= {{as_of:DateTime}} {targets}) AS inputs
+GROUP BY station_id
+HAVING max(registered) = 1"""
 
 STATION_IN_REGION = ("AND station_id IN (SELECT station_id FROM $db.stations "
                      "WHERE region_code = {region:String})")
 TARGET_IN_REGION = STATION_IN_REGION.replace("AND station_id", "AND target_station_id")
 
+# "Now": the latest-state tables, FINAL (their few parts merged in key order, cheaper
+# than a GROUP BY over a million keys) and finalizeAggregation.
 TURNOUT_NOW = """
-SELECT station_id, source, argMaxMerge(ballots_latest) AS latest,
-       maxMerge(reported_max) AS reported_at
-FROM $db.turnout_latest WHERE 1 {stations}
-GROUP BY station_id, source"""
+SELECT station_id, finalizeAggregation(observer_count_latest) AS ballots,
+       finalizeAggregation(official_latest) AS ballots_official,
+       finalizeAggregation(reported_max) AS turnout_at
+FROM $db.turnout_latest FINAL WHERE 1 {stations}"""
 
 TURNOUT_AS_OF = """
-SELECT station_id, source,
-       argMax(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued) AS latest,
-       max(occurred_at) AS reported_at
+SELECT station_id,
+       argMaxIf(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                source = 'observer_count') AS ballots,
+       argMaxIf(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                source = 'official') AS ballots_official,
+       max(occurred_at) AS turnout_at
 FROM $db.events
 WHERE kind = 'turnout' AND occurred_at <= {{as_of:DateTime}} {stations}
-GROUP BY station_id, source"""
+GROUP BY station_id"""
 
 PRESENCE_NOW = """
-SELECT station_id, observer_id, argMaxMerge(status_latest) AS status,
-       maxMerge(changed_max) AS status_at
-FROM $db.observer_latest WHERE 1 {stations}
-GROUP BY station_id, observer_id"""
+SELECT station_id, observer_id, finalizeAggregation(status_latest) AS status,
+       finalizeAggregation(changed_max) AS status_at
+FROM $db.observer_latest FINAL WHERE 1 {stations}"""
 
 PRESENCE_AS_OF = """
 SELECT station_id, observer_id,

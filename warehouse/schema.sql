@@ -156,29 +156,34 @@ CREATE TABLE IF NOT EXISTS $db.alerts (
 ORDER BY (kind, station_id, region_code, alert_id);  -- the worker looks alerts up by kind
                                                      -- and station or region
 
--- The newest turnout report per station and source, and the newest check-in/out per
--- station and observer, kept current as events arrive, so "now" needs no archive scan.
--- They answer for any moment at or after the newest event time (warehouse/state.py
--- checks); earlier moments read the archive. argMax and max give the same answer when
--- a row is aggregated twice, so a resent event or a second back-fill changes nothing.
--- A tie in time goes to the larger count, and to a check-out over a check-in (removal
--- first): the ordering key is a number (time, then that), the same in the archive queries.
+-- Latest-state tables, kept current as events arrive, so "now" needs no archive scan:
+-- per station, the newest turnout report of each source; per station and observer, the
+-- newest check-in/out. They answer for any moment at or after the newest event time
+-- (warehouse/state.py checks); earlier moments read the archive. argMax and max give the
+-- same answer when a row is aggregated twice, so a resent event or a second back-fill
+-- changes nothing. The ordering keys are numbers (tuples make slow states): time, then a
+-- tie goes to the larger count, and to a check-out over a check-in (removal first), the
+-- same in the archive queries. A row of the other source has key 0: it never wins.
 CREATE TABLE IF NOT EXISTS $db.turnout_latest (
     station_id String,
-    source String,
-    ballots_latest AggregateFunction(argMax, UInt32, UInt64),
+    observer_count_latest AggregateFunction(argMax, UInt32, UInt64),
+    official_latest AggregateFunction(argMax, UInt32, UInt64),
     reported_max AggregateFunction(max, DateTime('UTC'))
 ) ENGINE = AggregatingMergeTree()
-ORDER BY (station_id, source);
+ORDER BY station_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS $db.turnout_latest_mv TO $db.turnout_latest AS
-SELECT station_id, source,
-       argMaxState(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued)
-           AS ballots_latest,
+SELECT station_id,
+       argMaxState(if(source = 'observer_count', ballots_issued, toUInt32(0)),
+                   if(source = 'observer_count', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS observer_count_latest,
+       argMaxState(if(source = 'official', ballots_issued, toUInt32(0)),
+                   if(source = 'official', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS official_latest,
        maxState(occurred_at) AS reported_max
 FROM $db.events
 WHERE kind = 'turnout'
-GROUP BY station_id, source;
+GROUP BY station_id;
 
 -- Only observers cover a station: exit pollsters and journalists check in too.
 CREATE TABLE IF NOT EXISTS $db.observer_latest (
@@ -200,15 +205,32 @@ FROM $db.events
 WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
 GROUP BY station_id, observer_id;
 
--- Back-fill an archive that predates these tables (empty table only; harmless if run twice).
+-- Assignments by target station and time: a few rows, read for any moment.
+CREATE TABLE IF NOT EXISTS $db.assignment_times (
+    target_station_id String,
+    occurred_at DateTime('UTC'),
+    event_id String
+) ENGINE = ReplacingMergeTree()
+ORDER BY (target_station_id, occurred_at, event_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.assignment_times_mv TO $db.assignment_times AS
+SELECT target_station_id, occurred_at, event_id
+FROM $db.events
+WHERE kind = 'assignment';
+
+-- Back-fill an archive that predates these tables (into an empty table only).
 INSERT INTO $db.turnout_latest
-SELECT station_id, source,
-       argMaxState(ballots_issued, toUInt64(occurred_at) * 4294967296 + ballots_issued)
-           AS ballots_latest,
+SELECT station_id,
+       argMaxState(if(source = 'observer_count', ballots_issued, toUInt32(0)),
+                   if(source = 'observer_count', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS observer_count_latest,
+       argMaxState(if(source = 'official', ballots_issued, toUInt32(0)),
+                   if(source = 'official', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS official_latest,
        maxState(occurred_at) AS reported_max
 FROM $db.events
 WHERE kind = 'turnout' AND (SELECT count() FROM $db.turnout_latest) = 0
-GROUP BY station_id, source;
+GROUP BY station_id;
 
 INSERT INTO $db.observer_latest
 SELECT station_id, observer_id,
@@ -221,3 +243,8 @@ FROM $db.events
 WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
       AND (SELECT count() FROM $db.observer_latest) = 0
 GROUP BY station_id, observer_id;
+
+INSERT INTO $db.assignment_times
+SELECT target_station_id, occurred_at, event_id
+FROM $db.events
+WHERE kind = 'assignment' AND (SELECT count() FROM $db.assignment_times) = 0;

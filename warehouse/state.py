@@ -55,6 +55,29 @@ def assemble(inputs: pd.DataFrame) -> pd.DataFrame:
     return state[STATE_COLUMNS].reset_index(drop=True)
 
 
+def combine(stations: pd.DataFrame, turnout: pd.DataFrame, presence: pd.DataFrame,
+            assignments: pd.DataFrame) -> pd.DataFrame:
+    """The station state from the separate answers of ``queries.stations``,
+    ``station_turnout``, ``station_presence`` and ``station_assignments`` (in the
+    registry's order), for callers that hold those already."""
+    inputs = stations[["station_id", "region_code", "lat", "lon", "registered_voters"]]
+    inputs = inputs.reset_index(drop=True)
+    index = pd.Index(inputs["station_id"])
+    for source, column in (("observer_count", "ballots"), ("official", "ballots_official")):
+        inputs[column] = _per_station(turnout[turnout["source"] == source], "ballots", index)
+    for column in ("present", "removed", "changed_at"):
+        inputs[column] = _per_station(presence, column, index)
+    inputs["assigned_at"] = _per_station(assignments, "assigned_at", index)
+    for column in ("ballots", "ballots_official", "present", "removed"):
+        inputs[column] = inputs[column].fillna(0).astype("int64")
+    return assemble(inputs)
+
+
+def _per_station(frame: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
+    values = frame.groupby("station_id")[column].max().reindex(index)
+    return pd.Series(values.to_numpy(), index=range(len(index)))
+
+
 def _moment_or_none(column: pd.Series) -> pd.Series:
     moments = pd.to_datetime(column, utc=True)
     return moments.where(moments >= NO_TIME)
@@ -62,7 +85,8 @@ def _moment_or_none(column: pd.Series) -> pd.Series:
 
 def station_state(wh: Warehouse, as_of: dt.datetime | None = None,
                   region: str | None = None) -> pd.DataFrame:
-    """Every station (of ``region``, or all) as of ``as_of`` (default: everything received)."""
+    """Every station (of ``region``, or all) as of ``as_of`` (default: everything received),
+    one row each, in no particular order."""
     return assemble(_latest_state(
         wh, as_of, lambda now: queries.station_state_inputs(wh, as_of, region, now),
         ["turnout_at", "changed_at"]))
