@@ -3,6 +3,8 @@
 Sends N events of a realistic mix to the embedded broker, then measures in one run:
   raw_eps    a plain aiokafka consumer that parses JSON and inserts batches (the ceiling),
   faust_eps  `saylau worker` end to end (validation, de-duplication, enrichment, alerts),
+  no-op      Faust alone: the worker's app and batching doing nothing (bench/support/),
+             which bounds what any Faust worker can reach on this machine,
   latency    event-to-queryable under a steady 1,000 events/s through the worker.
 Throughput is counted from the first committed batch to the last, so start-up and the
 consumer-group join are left out of both. Usage: python bench/pipeline.py [--events N]
@@ -12,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -39,6 +44,8 @@ from tests.integration.worker import WorkerProcess  # noqa: E402
 from warehouse.client import create_schema, open_warehouse  # noqa: E402
 
 DAY = "2026-03-15T{h:02d}:{m:02d}:{s:02d}+05:00"
+# The workers' logs: kept after the run (the data folder is removed), for BENCH_LOG_LEVEL=debug.
+LOGS = Path(os.environ.get("BENCH_LOG_DIR", Path(tempfile.gettempdir()) / "saylau-pipeline-logs"))
 MIX = [("turnout", 0.55), ("checkin", 0.15), ("incident", 0.12), ("exitpoll", 0.08),
        ("protocol", 0.05), ("checkout", 0.05)]
 
@@ -146,17 +153,14 @@ def _raw_row(value: bytes) -> dict:
 
 
 def _parse_time(text: str):
-    import datetime as dt
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
 def _now():
-    import datetime as dt
     return dt.datetime.now(dt.UTC)
 
 
 def measure_raw(bootstrap, prefix, url, total) -> float:
-    import threading
     group = f"{prefix}-raw"
     thread = threading.Thread(target=lambda: asyncio.run(
         raw_consume(bootstrap, prefix, group, url, total)), daemon=True)
@@ -177,24 +181,45 @@ def worker_env(bootstrap, prefix, url, folder: Path, group: str) -> dict[str, st
 def measure_faust(bootstrap, prefix, url, folder, total) -> float:
     group = f"{prefix}-faust"
     with WorkerProcess(worker_env(bootstrap, prefix, url, folder, group),
-                       folder / "faust.log") as worker:
+                       LOGS / "faust.log") as worker:
         eps = throughput_while(group, bootstrap, prefix, total,
                                lambda: worker.process.poll() is None)
         worker.stop()
     return eps
 
 
+def measure_faust_ceiling(bootstrap, prefix, total) -> float:
+    """Faust alone: the worker's app and batching, nothing done per batch (a child process)."""
+    group = f"{prefix}-noop"
+    script = Path(__file__).with_name("support") / "faust_noop.py"
+    with open(LOGS / "noop.log", "ab") as log:
+        child = subprocess.Popen([sys.executable, str(script), bootstrap, prefix, group,
+                                  "5000", "0.2"], stdout=log, stderr=log)
+        try:
+            return throughput_while(group, bootstrap, prefix, total, lambda: child.poll() is None)
+        finally:
+            child.terminate()
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
 def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate: int):
-    """p95 seconds from send to visible in the warehouse at a steady ``rate`` events/s."""
+    """p95 seconds from send to queryable in the warehouse at a steady ``rate`` events/s.
+
+    The sender keeps its pace on this thread; a probe thread asks the warehouse every
+    0.1 s which events arrived since the phase began, and notes when each was first seen.
+    """
     group = f"{prefix}-faust"  # the throughput run's group: it has read the backlog already
-    reader = open_warehouse(url)
     with WorkerProcess(worker_env(bootstrap, prefix, url, folder, group),
-                       folder / "latency.log") as worker, \
+                       LOGS / "latency.log") as worker, \
             EventProducer(bootstrap, prefix) as producer:
         worker.wait_caught_up(timeout=900)  # joined, nothing left over: the steady stream
         events = realistic_events(registry, seconds * rate, seed=99)
+        probe = VisibilityProbe(url, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        probe.start()
         sent: dict[str, float] = {}
-        latencies: list[float] = []
         started = time.perf_counter()
         for number, (suffix, key, value) in enumerate(events):
             due = started + number / rate
@@ -202,25 +227,43 @@ def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate
                 time.sleep(0.0005)
             producer.send_raw(f"{prefix}.{suffix}", key, value)
             sent[json.loads(value)["event_id"]] = time.perf_counter()
-            if number % rate == 0:
-                _collect(reader, sent, latencies)
         producer.flush()
-        end = time.monotonic() + 30
-        while sent and time.monotonic() < end:
-            _collect(reader, sent, latencies)
-            time.sleep(0.05)
+        probe.wait_for(set(sent), timeout=60)
         worker.stop()
-    reader.close()
-    return float(np.percentile(latencies, 95)), len(latencies), len(sent)
+    seen = {event_id: probe.first_seen[event_id] - at for event_id, at in sent.items()
+            if event_id in probe.first_seen}
+    return float(np.percentile(list(seen.values()), 95)), len(seen), len(sent) - len(seen)
 
 
-def _collect(reader, sent: dict[str, float], latencies: list[float]) -> None:
-    ids = list(sent)
-    frame = reader.query_df("SELECT DISTINCT event_id FROM $db.events "
-                            "WHERE has({ids:Array(String)}, event_id)", {"ids": ids})
-    now = time.perf_counter()
-    for event_id in frame["event_id"]:
-        latencies.append(now - sent.pop(event_id))
+class VisibilityProbe(threading.Thread):
+    """Notes when each event received since ``since`` is first answered by a query."""
+
+    def __init__(self, url: str, since) -> None:
+        super().__init__(daemon=True)
+        self.url, self.since = url, since
+        self.first_seen: dict[str, float] = {}
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        reader = open_warehouse(url=self.url)
+        try:
+            while not self.stopped.is_set():
+                frame = reader.query_df("SELECT event_id FROM $db.events "
+                                        "PREWHERE received_at >= {since:DateTime}",
+                                        {"since": self.since})
+                now = time.perf_counter()
+                for event_id in frame["event_id"]:
+                    self.first_seen.setdefault(event_id, now)
+                time.sleep(0.1)
+        finally:
+            reader.close()
+
+    def wait_for(self, event_ids: set[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not event_ids <= self.first_seen.keys() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.stopped.set()
+        self.join(30)
 
 
 def main() -> None:
@@ -232,6 +275,8 @@ def main() -> None:
     if not clickhouse_server_available():
         sys.exit("bench/pipeline.py needs Debian's clickhouse-server (make system-deps)")
     folder = Path(tempfile.mkdtemp(prefix="saylau-bench-"))
+    shutil.rmtree(LOGS, ignore_errors=True)
+    LOGS.mkdir(parents=True)
     registry = synthetic_registry(args.stations, total_voters=args.stations * 1200, seed=1)
     write_registry_csv(registry, folder / "stations.csv")
     with EmbeddedBroker(free_port()) as broker:
@@ -249,6 +294,9 @@ def main() -> None:
             print(f"raw aiokafka + batched inserts: {raw_eps:,.0f} events/s", flush=True)
             faust_eps = measure_faust(broker.bootstrap, prefix, faust_url, folder, len(events))
             print(f"faust worker end to end:        {faust_eps:,.0f} events/s", flush=True)
+            noop_eps = measure_faust_ceiling(broker.bootstrap, prefix, len(events))
+            print(f"faust reading alone (no-op):    {noop_eps:,.0f} events/s "
+                  f"(= {noop_eps / raw_eps:.2f} of raw)", flush=True)
             p95, seen, missing = measure_latency(broker.bootstrap, prefix, faust_url, folder,
                                                  registry, args.latency_seconds, 1000)
             print(f"latency at 1,000 events/s: p95 {p95:.2f} s over {seen:,} events "

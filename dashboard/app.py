@@ -10,6 +10,8 @@ import dash
 import flask
 from dash import Dash, html
 
+from dashboard.export.routes import register_export_routes
+from dashboard.metrics import register_metrics
 from geo.regions import load_regions, regions_geojson, simplified_for_browser
 from saylau.settings import Settings
 from warehouse.client import Warehouse
@@ -40,7 +42,12 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
                title="Saylau", update_title="", suppress_callback_exceptions=True)
     app.server.config["SAYLAU"] = context
+    # The status page asks Kafka for the lag; the wall, station and time-travel pages read
+    # the election day and refresh settings.
+    app.server.config["SAYLAU_SETTINGS"] = settings
+    register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
     app.layout = html.Div([dash.page_container], className="saylau")
+    register_export_routes(app.server, settings.export_path)
     return app
 
 

@@ -4,7 +4,7 @@
 # the tests that need them then skip with that message, or fail when CI=true.
 set -euo pipefail
 
-declare -A need=([clickhouse-server]=clickhouse-server [chromium]=chromium [chromedriver]=chromium-driver)
+declare -A need=([clickhouse-server]=clickhouse-server [chromium]=chromium [chromedriver]=chromium-driver [ogrinfo]=gdal-bin)
 missing=()
 for cmd in "${!need[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")

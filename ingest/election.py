@@ -28,6 +28,28 @@ KAZAKHSTAN_PARTIES = {
 }
 
 
+class ExitPollDisclosure(BaseModel):
+    """What the law requires every publication of exit-poll results to state, besides the
+    number of respondents and the margin of error (both computed from the data).
+
+    The defaults describe the movement's own exit poll; an election file sets the real
+    ones (``"exitpoll": {"conducted_by": …}``) before anything is published.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conducted_by: str = "Saylau observer movement, exit-poll team"
+    commissioned_by: str = "Saylau observer movement (own funds)"
+    # Fieldwork dates; unset = the election day, from polls open to polls close.
+    fieldwork_start: dt.datetime | None = None
+    fieldwork_end: dt.datetime | None = None
+    method: str = ("face-to-face interviews of voters leaving a sample of polling stations, "
+                   "self-completed anonymous ballot; shares estimated by the ratio estimator "
+                   "with stations as clusters")
+    question: str = "For which party did you vote today?"
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+
+
 class Election(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -43,6 +65,8 @@ class Election(BaseModel):
     reporting_times: tuple[dt.time, ...] = tuple(dt.time(h) for h in (10, 12, 14, 16, 18, 20))
     # Exit-poll numbers may be published only after this local time (default: polls close).
     exitpoll_embargo_until: dt.time | None = None
+    # The mandatory statements of an exit-poll publication (who, who paid, when, how, what).
+    exitpoll: ExitPollDisclosure = ExitPollDisclosure()  # frozen: one shared default is safe
 
     @property
     def tz(self) -> ZoneInfo:

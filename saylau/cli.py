@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from saylau.export_cmd import add_export_parser, run_export
 from saylau.settings import Settings, load_settings
 
 log = logging.getLogger("saylau")
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     from saylau.gateway import add_gateway_parser
 
     add_gateway_parser(commands, _common)
+    add_export_parser(commands, _common)
+
+    from saylau.infra_cmd import add_infra_parser
+
+    add_infra_parser(commands, _common)
 
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
@@ -261,7 +267,13 @@ def cmd_observers(settings: Settings, args: argparse.Namespace) -> int:
     return run_observers(settings, args)
 
 
+def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.infra_cmd import run_infra
+
+    return run_infra(settings, args)
+
+
 COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
-            "observers": cmd_observers}
+            "observers": cmd_observers, "export": run_export, "infra": cmd_infra}

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         1, ge=1, description="replicas per topic at creation (3 on a production cluster)")
     topic_prefix: str = Field("saylau", pattern=r"^[A-Za-z0-9_.-]+$",
                               description="topic names are PREFIX.checkins, PREFIX.turnout, …")
+    topic_retention_ms: int = Field(
+        -1, ge=-1, description="retention.ms of topics Saylau creates; -1 = keep every event "
+                               "(the day can be replayed)")
+    topic_min_insync_replicas: int = Field(
+        1, ge=1, description="min.insync.replicas of topics Saylau creates (2 with 3 replicas)")
 
     # --- Warehouse ---------------------------------------------------------------------
     warehouse: str = Field(
@@ -66,8 +71,12 @@ class Settings(BaseSettings):
     worker_group: str = Field("saylau-worker", description="Kafka consumer group of workers")
     worker_batch_size: int = Field(5_000, ge=1, description="events per warehouse insert")
     worker_batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    worker_pipeline_depth: int = Field(
+        4, ge=1, description="batches read ahead while earlier ones are being stored")
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
+    worker_metrics_port: int = Field(
+        0, ge=0, le=65535, description="port of the worker's Prometheus /metrics; 0 = off")
 
     # --- Alerts (thresholds) ------------------------------------------------------------
     alert_burst_incidents: int = Field(
@@ -82,6 +91,14 @@ class Settings(BaseSettings):
     dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
     dashboard_port: int = Field(8050, description="port of the dashboard")
     dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
+    dashboard_rotate_seconds: float = Field(
+        20.0, gt=0, description="seconds each map stays on the wall before the next one")
+
+    # --- Media exports ------------------------------------------------------------------
+    export_dir: Path | None = Field(
+        None, description="folder of the media snapshot bundles; unset = DATA_DIR/exports")
+    export_interval_seconds: float = Field(
+        300.0, ge=0, description="how often `saylau up` exports a bundle; 0 = never")
 
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
@@ -130,6 +147,10 @@ class Settings(BaseSettings):
     @property
     def registry_path(self) -> Path:
         return self.registry or self.data_dir / "stations.csv"
+
+    @property
+    def export_path(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     @property
     def tz(self) -> ZoneInfo:

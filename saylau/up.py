@@ -12,6 +12,7 @@ import threading
 from contextlib import ExitStack
 
 from infra.broker import EmbeddedBroker
+from saylau.export_cmd import start_scheduled_exports
 from saylau.runtime import (
     load_registry,
     open_prepared_warehouse,
@@ -35,6 +36,7 @@ def run_up(settings: Settings, simulate: bool = False) -> None:
         _start_dashboard(settings, warehouse)
         stop = threading.Event()
         cleanup.callback(stop.set)
+        start_scheduled_exports(settings, warehouse.reader(), stop)
         if simulate:
             start_simulator_thread(settings, registry, bootstrap, stop)
         print(f"Saylau is up: dashboard on http://{settings.dashboard_host}:"

@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import faust
@@ -18,15 +18,14 @@ from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
 from saylau.settings import Settings
 from streams.alerting import AlertMonitor, Thresholds
 from streams.batch import BatchResult, Message, RecentIds, process_batch
+from streams.metrics import WorkerMetrics, start_worker_metrics
+from streams.pipeline import Pending, StorePipeline
 from streams.rules import Ballot
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow, station_index
 from warehouse.client import Warehouse
 
 log = logging.getLogger(__name__)
-
-EXIT_STORE_FAILED = 70  # EX_SOFTWARE: the worker stopped because a batch could not be stored
-
 
 def faust_app(settings: Settings, bootstrap: str) -> faust.App:
     """The Faust app with the settings this broker and this workload need."""
@@ -51,17 +50,30 @@ def faust_app(settings: Settings, bootstrap: str) -> faust.App:
 
 
 class BatchStore:
-    """Blocking: store a batch, then the alerts it changes. Runs in an executor."""
+    """Blocking: insert a batch; judge the alerts some batches could change. Runs on the
+    store pipeline's thread, in the order the batches were read."""
 
     def __init__(self, warehouse: Warehouse, registry: pd.DataFrame, polls_open: dt.datetime,
-                 thresholds: Thresholds) -> None:
+                 thresholds: Thresholds, metrics: WorkerMetrics | None = None) -> None:
         self.sink = WarehouseSink(warehouse)
         self.monitor = AlertMonitor(warehouse, registry, polls_open, thresholds)
+        self.metrics = metrics
 
-    def __call__(self, result: BatchResult) -> list[dict[str, Any]]:
+    def insert(self, result: BatchResult) -> None:
+        started = time.perf_counter()
         self.sink.write(result)
-        alert_rows = self.monitor.judge(result.events)
+        if self.metrics is not None:
+            self.metrics.record(result, time.perf_counter() - started)
+        log.debug("batch: %d stored, %d duplicates dropped, %d rejected (%.0f ms)",
+                  len(result.rows), result.duplicates, len(result.rejects),
+                  (time.perf_counter() - started) * 1000)
+
+    def judge(self, results: list[BatchResult]) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        alert_rows = self.monitor.judge([event for result in results for event in result.events])
         self.sink.write_alerts(alert_rows)
+        log.debug("alerts: %d rows for %d batches (%.0f ms)", len(alert_rows), len(results),
+                  (time.perf_counter() - started) * 1000)
         return alert_rows
 
 
@@ -80,45 +92,38 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
     window = DayWindow.for_election(election.date, election.tz)
     ballot = Ballot.of(election)
     stations = station_index(registry)
+    metrics = start_worker_metrics(settings, bootstrap)  # Prometheus; None when the port is 0
     store = BatchStore(warehouse, registry, election.opens_at, Thresholds(
         settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
-        settings.alert_uncovered_minutes))
+        settings.alert_uncovered_minutes), metrics)
     recent = RecentIds()
 
     @app.agent(source, name="saylau.ingest")
     async def ingest(stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
-        batches = stream.take_events(  # type: ignore[attr-defined]
-            settings.worker_batch_size, within=settings.worker_batch_seconds)
-        async for events in batches:
-            try:
-                await handle(events, loop)
-            except Exception:
-                # Faust would acknowledge the batch while restarting the agent, losing it.
-                # Stop at once instead: nothing is committed, the batch is read again.
-                log.critical("cannot store a batch; stopping without acknowledging it",
-                             exc_info=True)
-                os._exit(EXIT_STORE_FAILED)
+        async def finish(stored: list[Pending[BatchResult]],
+                         alert_rows: list[dict[str, Any]]) -> None:
+            for pending in stored:  # stored and judged: now the offsets may be committed
+                for event in pending.events:
+                    await stream.ack(event)
+                await _publish(rejected_topic, pending.result.rejects, "source_topic")
+            await _publish(alerts_topic, alert_rows, "alert_id")
 
-    async def handle(events: list[Any], loop: asyncio.AbstractEventLoop) -> None:
-        started = time.perf_counter()
+        pipeline: StorePipeline[BatchResult, list[dict[str, Any]]] = StorePipeline(
+            store.insert, store.judge, finish, depth=settings.worker_pipeline_depth)
+        async with pipeline:
+            # noack_take: Faust leaves acknowledging to us, so a batch is acked once stored.
+            batches = stream.noack_take(  # type: ignore[attr-defined]
+                settings.worker_batch_size, within=settings.worker_batch_seconds)
+            async for events in batches:
+                result = process(events)
+                recent.add_all(result.event_ids)  # before storing: the next batch is read now
+                await pipeline.submit(events, result)
+
+    def process(events: Sequence[Any]) -> BatchResult:
         messages = [Message(e.message.topic, e.message.partition, e.message.offset, e.value)
                     for e in events]
-        result = process_batch(messages, stations, window, recent, dt.datetime.now(dt.UTC),
-                               ballot)
-        processed = time.perf_counter()
-        # ClickHouse calls block: run them off the event loop. The batch is acknowledged
-        # (its offsets committed) only after the loop body: stored first, then acked.
-        alert_rows = await loop.run_in_executor(None, store, result)
-        stored = time.perf_counter()
-        recent.add_all(result.event_ids)
-        await _publish(rejected_topic, result.rejects, "source_topic")
-        await _publish(alerts_topic, alert_rows, "alert_id")
-        log.debug("batch: %d stored, %d duplicates dropped, %d rejected, %d alert rows "
-                  "(validate %.0f ms, store+alerts %.0f ms, publish %.0f ms)",
-                  len(result.rows), result.duplicates, len(result.rejects), len(alert_rows),
-                  (processed - started) * 1000, (stored - processed) * 1000,
-                  (time.perf_counter() - stored) * 1000)
+        return process_batch(messages, stations, window, recent, dt.datetime.now(dt.UTC),
+                             ballot)
 
     return app
 

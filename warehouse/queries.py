@@ -410,3 +410,94 @@ def region_incidents(wh: Warehouse, region: str,
     """The region's incidents (each once), for the redeployment priority."""
     return _as_ints(wh.query_df(REGION_INCIDENTS, {**_as_of(as_of), "region": region}),
                     ["severity"])
+# --- Dashboard pages: national turnout at the reporting times, one station's story --------
+
+TURNOUT_AT_MOMENTS = """
+SELECT source, moment, sum(ballots) AS ballots, count() AS stations
+FROM (SELECT station_id, source, moment, argMax(ballots_issued, occurred_at) AS ballots
+      FROM (SELECT station_id, source, occurred_at, ballots_issued FROM $db.events
+            WHERE kind = 'turnout' AND occurred_at <= {as_of:DateTime})
+      ARRAY JOIN {moments:Array(UInt32)} AS moment
+      WHERE toUInt32(occurred_at) <= moment
+      GROUP BY station_id, source, moment) AS per_station
+GROUP BY source, moment
+ORDER BY moment, source"""
+
+STATION_RECORD = """
+SELECT station_id, name, region_code, district, settlement, address, lat, lon,
+       registered_voters
+FROM $db.stations FINAL WHERE station_id = {station:String}"""
+
+STATION_EVENTS = """
+SELECT event_id, any(kind) AS kind, any(occurred_at) AS occurred_at,
+       any(observer_id) AS observer_id, any(role) AS role, any(reason) AS reason,
+       any(source) AS source, any(ballots_issued) AS ballots_issued,
+       any(category) AS category, any(severity) AS severity,
+       any(incident_id) AS incident_id, any(verdict) AS verdict,
+       any(target_station_id) AS target_station_id
+FROM (SELECT * FROM $db.events
+      WHERE (station_id = {station:String} OR target_station_id = {station:String})
+            AND occurred_at <= {as_of:DateTime})
+GROUP BY event_id
+ORDER BY occurred_at, event_id"""
+
+STATION_INCIDENTS = """
+SELECT incident_id, station_id, category, severity, occurred_at,
+       if(verdict = '', 'unverified', verdict) AS status
+FROM (SELECT event_id AS incident_id, any(station_id) AS station_id,
+             any(category) AS category, any(severity) AS severity,
+             any(occurred_at) AS occurred_at
+      FROM (SELECT * FROM $db.events
+            WHERE station_id = {station:String} AND kind = 'incident'
+                  AND occurred_at <= {as_of:DateTime})
+      GROUP BY event_id) AS incident
+ANY LEFT JOIN (
+      SELECT incident_id, argMax(verdict, occurred_at) AS verdict
+      FROM $db.events
+      WHERE kind = 'review' AND occurred_at <= {as_of:DateTime}
+      GROUP BY incident_id) AS review USING incident_id
+ORDER BY occurred_at, incident_id"""
+
+STATION_EXITPOLL = """
+SELECT option, sum(count) AS answers, uniqExact(event_id) AS batches
+FROM (SELECT event_id, any(options) AS options, any(counts) AS counts
+      FROM (SELECT * FROM $db.exitpolls
+            WHERE station_id = {station:String} AND occurred_at <= {as_of:DateTime})
+      GROUP BY event_id) AS batches
+ARRAY JOIN options AS option, counts AS count
+GROUP BY option
+ORDER BY option"""
+
+
+def turnout_at_moments(wh: Warehouse, moments: Sequence[dt.datetime],
+                       as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """National ballots per source as they stood at each moment (no later than ``as_of``):
+    columns source, moment (UTC), ballots, stations (stations that had reported)."""
+    params = {**_as_of(as_of), "moments": [int(m.timestamp()) for m in moments]}
+    frame = _as_ints(wh.query_df(TURNOUT_AT_MOMENTS, params), ["moment", "ballots", "stations"])
+    frame["moment"] = pd.to_datetime(frame["moment"], unit="s", utc=True)
+    return frame
+
+
+def station_record(wh: Warehouse, station_id: str) -> pd.DataFrame:
+    """The registry row of one station (empty if the warehouse does not know it)."""
+    return _as_ints(wh.query_df(STATION_RECORD, {"station": station_id}), ["registered_voters"])
+
+
+def station_events(wh: Warehouse, station_id: str,
+                   as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Every event of one station (and assignments sending an observer to it), in time order."""
+    params = {**_as_of(as_of), "station": station_id}
+    return _as_ints(wh.query_df(STATION_EVENTS, params), ["ballots_issued", "severity"])
+
+
+def station_incidents(wh: Warehouse, station_id: str,
+                      as_of: dt.datetime | None = None) -> pd.DataFrame:
+    params = {**_as_of(as_of), "station": station_id}
+    return _as_ints(wh.query_df(STATION_INCIDENTS, params), ["severity"])
+
+
+def station_exitpoll(wh: Warehouse, station_id: str,
+                     as_of: dt.datetime | None = None) -> pd.DataFrame:
+    params = {**_as_of(as_of), "station": station_id}
+    return _as_ints(wh.query_df(STATION_EXITPOLL, params), ["answers", "batches"])

@@ -2,16 +2,20 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dashboard.aggregate import POINT_LIMIT, grid_cells, points_or_cells
 from dashboard.figures import (
     COVERED_COLOUR,
     UNCOVERED_COLOUR,
     Headline,
+    coverage_gap_map,
     headline,
+    incident_density_map,
     region_summary,
     turnout_map,
 )
@@ -194,3 +198,88 @@ def test_map_of_no_stations_still_builds():
     figure = turnout_map(GEOJSON, region_summary(state, REGION_NAMES), state)
     assert [trace.type for trace in figure.data] == ["choroplethmap", "scattermap", "scattermap"]
     assert figure.layout.map.style == "white-bg"
+
+
+# --- aggregation and the wall's other maps -------------------------------------------------
+
+
+
+def many_stations(n: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "station_id": [f"S{i:07d}" for i in range(n)],
+        "region_code": rng.choice(["KAZ001", "KAZ002", "KAZ003"], n),
+        "lat": rng.uniform(41, 55, n), "lon": rng.uniform(47, 87, n),
+        "registered_voters": rng.integers(50, 3000, n), "ballots": rng.integers(0, 50, n),
+        "covered": rng.integers(0, 2, n)})
+
+
+def test_grid_cells_add_up_to_the_stations():
+    stations = many_stations(5_000)
+    cells = grid_cells(stations, ["registered_voters", "covered"], cell_deg=0.5)
+    assert cells["points"].sum() == len(stations)
+    assert cells["registered_voters"].sum() == stations["registered_voters"].sum()
+    assert cells["covered"].sum() == stations["covered"].sum()
+    assert len(cells) < len(stations)
+
+
+def test_grid_cell_centres_hold_their_stations():
+    stations = pd.DataFrame({"lat": [48.1, 48.2, 49.9], "lon": [67.1, 67.2, 67.1],
+                             "registered_voters": [10, 20, 30]})
+    cells = grid_cells(stations, ["registered_voters"], cell_deg=1.0).sort_values("lat")
+    assert cells[["lat", "lon", "points", "registered_voters"]].values.tolist() == [
+        [48.5, 67.5, 2, 30], [49.5, 67.5, 1, 30]]
+
+
+def test_grid_cells_refuse_a_cell_of_no_size():
+    with pytest.raises(ValueError, match="cell_deg"):
+        grid_cells(STATE, cell_deg=0)
+
+
+def test_points_are_drawn_one_by_one_up_to_the_limit_then_aggregated():
+    shown, aggregated = points_or_cells(many_stations(100), limit=100)
+    assert not aggregated and len(shown) == 100 and set(shown["points"]) == {1}
+    shown, aggregated = points_or_cells(many_stations(101), ["covered"], limit=100)
+    assert aggregated and shown["points"].sum() == 101
+
+
+def test_ten_thousand_stations_are_ten_thousand_points_on_the_map():
+    stations = many_stations(10_000)
+    figure = turnout_map(GEOJSON, region_summary(stations, REGION_NAMES), stations)
+    points = [t for t in figure.data if t.type == "scattermap"]
+    assert sum(len(t.lat) for t in points) == 10_000
+
+
+def test_more_stations_than_the_limit_are_drawn_as_grid_cells():
+    stations = many_stations(POINT_LIMIT + 1)
+    figure = turnout_map(GEOJSON, region_summary(stations, REGION_NAMES), stations)
+    (cells,) = [t for t in figure.data if t.type == "scattermap"]
+    assert len(cells.lat) < POINT_LIMIT
+    assert sum(row[0] for row in cells.customdata) == POINT_LIMIT + 1
+    assert sum(row[1] for row in cells.customdata) == stations["covered"].sum()
+
+
+def test_density_map_shows_verified_and_unverified_apart():
+    density = pd.DataFrame({"region_code": ["KAZ001", "KAZ002"], "verified": [1, 0],
+                            "unverified": [2, 0], "voters": [10_000, 5_000],
+                            "per_10k": [3.0, 0.0]})
+    at_stations = pd.DataFrame({"station_id": ["a", "b"], "region_code": ["KAZ001"] * 2,
+                                "lat": [48.0, 49.0], "lon": [67.0, 68.0],
+                                "registered_voters": [5_000, 5_000], "verified": [1, 0],
+                                "unverified": [0, 2]})
+    figure = incident_density_map(GEOJSON, density, at_stations, REGION_NAMES)
+    by_name = {t.name: t for t in figure.data}
+    assert list(by_name["per 10,000 voters"].z) == [3.0, 0.0]
+    assert list(by_name["verified"].lat) == [48.0]
+    assert list(by_name["unverified"].lat) == [49.0]
+    assert figure.layout.map.style == "white-bg"
+
+
+def test_gap_map_draws_only_uncovered_stations():
+    gaps = pd.DataFrame({"region_code": ["KAZ001"], "stations": [2], "uncovered": [1],
+                         "voters": [100], "uncovered_voters": [40], "uncovered_share": [0.4]})
+    figure = coverage_gap_map(GEOJSON, gaps, STATE, REGION_NAMES)
+    (choropleth,) = [t for t in figure.data if t.type == "choroplethmap"]
+    assert list(choropleth.z) == [40.0]
+    (points,) = [t for t in figure.data if t.type == "scattermap"]
+    assert len(points.lat) == int((STATE["covered"] == 0).sum())

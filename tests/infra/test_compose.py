@@ -9,6 +9,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 from infra.compose import (
     COMPOSE_PATH,
@@ -317,3 +318,50 @@ def test_build_context_holds_every_package_and_nothing_else():
     allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
     assert {pattern.rstrip("*") for pattern in include} | {"pyproject.toml"} <= allowed
     assert not allowed & {".env", ".venv", "data", "tests", ".git"}
+
+
+# --- gateway and observability ------------------------------------------------------------
+def test_gateway_keeps_its_journal_in_a_volume_and_its_pepper_in_the_environment(compose):
+    gateway = services(compose)["gateway"]
+    env = service_environment(gateway)
+    assert is_required_reference(env["SAYLAU_GATEWAY_TOKEN_PEPPER"])
+    args = build_parser().parse_args(command_args(gateway))
+    assert (args.gateway_host, args.gateway_port) == ("0.0.0.0", 8080)
+    assert [(m.published, m.target) for m in published_ports(gateway)] == [("8080", 8080)]
+    data_dir = with_defaults(env["SAYLAU_DATA_DIR"])
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in gateway["volumes"]}
+    assert mounts[data_dir] in compose["volumes"], "the journal must outlive the container"
+    assert "/healthz" in " ".join(gateway["healthcheck"]["test"])
+    assert "deploy" not in gateway, "two gateways must never share one journal"
+
+
+def test_workers_serve_metrics_on_an_exposed_port(compose):
+    worker = services(compose)["worker"]
+    port = service_environment(worker)["SAYLAU_WORKER_METRICS_PORT"]
+    assert Settings(worker_metrics_port=port).worker_metrics_port > 0
+    assert [str(p) for p in worker["expose"]] == [port]
+
+
+def test_dashboard_can_read_the_worker_lag_for_its_status_page(compose):
+    env = service_environment(services(compose)["dashboard"])
+    worker = service_environment(services(compose)["worker"])
+    assert env["SAYLAU_KAFKA_BOOTSTRAP"] == worker["SAYLAU_KAFKA_BOOTSTRAP"]
+    assert env.get("SAYLAU_WORKER_GROUP") == worker.get("SAYLAU_WORKER_GROUP")
+    assert env["SAYLAU_TOPIC_PREFIX"] == worker["SAYLAU_TOPIC_PREFIX"]
+
+
+def test_prometheus_scrapes_every_saylau_process_where_it_serves_metrics(compose):
+    prometheus = services(compose)["prometheus"]
+    mount = next(str(v) for v in prometheus["volumes"] if "prometheus.yml" in str(v))
+    config = yaml.safe_load((REPO_ROOT / mount.split(":")[0]).read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    (workers,) = jobs["saylau-worker"]["dns_sd_configs"]
+    worker_port = service_environment(services(compose)["worker"])["SAYLAU_WORKER_METRICS_PORT"]
+    assert (workers["names"], str(workers["port"])) == (["worker"], worker_port)
+    gateway = build_parser().parse_args(command_args(services(compose)["gateway"]))
+    assert jobs["saylau-gateway"]["static_configs"][0]["targets"] == \
+        [f"gateway:{gateway.gateway_port}"]
+    dashboard_port = service_environment(services(compose)["dashboard"])["SAYLAU_DASHBOARD_PORT"]
+    assert jobs["saylau-dashboard"]["static_configs"][0]["targets"] == \
+        [f"dashboard:{dashboard_port}"]
+    assert [m.host_ip for m in published_ports(prometheus)] == ["127.0.0.1"]

@@ -9,7 +9,7 @@ import pytest
 from saylau.cli import COMMANDS, build_parser, main, settings_from_args
 
 SUBCOMMANDS = ["up", "broker", "worker", "dashboard", "simulate", "sql", "stations", "roster",
-               "gateway", "observers"]
+               "gateway", "observers", "export", "infra"]
 
 
 @pytest.fixture(autouse=True)
