@@ -41,6 +41,7 @@ import pandas as pd  # noqa: E402
 
 from bench import postgres  # noqa: E402
 from dashboard.figures import headline, region_summary  # noqa: E402
+from dashboard.snapshot import reporting_moments, take_snapshot  # noqa: E402
 from saylau.settings import Settings, load_settings  # noqa: E402
 from saylau.simulation import read_messages, registry_for, simulate_to_file  # noqa: E402
 from streams.batch import REJECTED_COLUMNS, Message, RecentIds, process_batch  # noqa: E402
@@ -245,6 +246,11 @@ def run_size(settings: Settings, stations: int, limit: int | None, runs: int,
         print(f"  chDB       wall {ours.wall_ms:7.0f} ms (as_of {ours.wall_as_of_ms:7.0f} ms)  "
               f"region {ours.region_ms:7.0f} ms (as_of {ours.region_as_of_ms:7.0f} ms)",
               flush=True)
+        moments = reporting_moments(settings)
+        snapshot_ms = median_ms(lambda: take_snapshot(warehouse, None, {}, moments), runs)
+        print(f"  chDB       whole wall snapshot (dashboard/snapshot.py take_snapshot: also "
+              f"incidents, alerts, turnout at the reporting times) {snapshot_ms:.0f} ms",
+              flush=True)
         theirs = None
         if pg is not None:
             database = pg.database(f"day_{stations}_{limit or 'all'}_{postgres.SCHEMA_TAG}",
@@ -268,6 +274,11 @@ def summary_line(name: str, stations: int, events: int, ours: Timing,
             f"region_ms={ours.region_ms:.0f} postgres_wall_ms={pg_ms} ratio={ratio}")
 
 
+def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load} (a shared machine: figures vary)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -279,6 +290,7 @@ def main() -> None:
     sizes = SIZES[:1] if args.small_only else SIZES
     cluster = None if args.no_postgres else postgres.start_cluster(DATA / "postgres")
     lines = []
+    print(machine(), flush=True)
     try:
         for stations, limit in sizes:
             events, ours, theirs = run_size(settings, stations, limit, args.runs, cluster)
@@ -287,6 +299,7 @@ def main() -> None:
     finally:
         if cluster is not None:
             cluster.stop()
+    print(machine())
     for line in lines:
         print(line)
 

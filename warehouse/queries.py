@@ -65,8 +65,9 @@ GROUP BY target_station_id"""
 # ALL, every column typed alike, 0 / 1970 for "none") and folded by one GROUP BY: cheaper
 # than joins here (a hash join per input) and runs on 18.16 (one JOIN per SELECT). Each
 # station has one registry row, at most one turnout row, one row per observer and one per
-# assignment, so sum()/max() pick out the values. Rows come in no particular order:
-# sorting a million stations would cost more than the rest. {stations} is empty or
+# assignment, so sum()/max() pick out the values. Rows come in the same order every time
+# (callers fingerprint the state by position), by a hash of the id: sorting a million
+# numbers is cheap, sorting a million strings costs a second. {stations} is empty or
 # STATION_IN_REGION; {turnout}, {presence} are the "now" or "as of" versions below.
 STATION_STATE = """
 SELECT station_id, max(region_code) AS region_code, sum(lat) AS lat, sum(lon) AS lon,
@@ -97,7 +98,8 @@ FROM (
     FROM $db.assignment_times
     WHERE occurred_at <= {{as_of:DateTime}} {targets}) AS inputs
 GROUP BY station_id
-HAVING max(registered) = 1"""
+HAVING max(registered) = 1
+ORDER BY cityHash64(station_id), station_id"""
 
 STATION_IN_REGION = ("AND station_id IN (SELECT station_id FROM $db.stations "
                      "WHERE region_code = {region:String})")

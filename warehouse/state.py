@@ -86,7 +86,7 @@ def _moment_or_none(column: pd.Series) -> pd.Series:
 def station_state(wh: Warehouse, as_of: dt.datetime | None = None,
                   region: str | None = None) -> pd.DataFrame:
     """Every station (of ``region``, or all) as of ``as_of`` (default: everything received),
-    one row each, in no particular order."""
+    one row each, always in the same order (not the registry's: see queries.STATION_STATE)."""
     return assemble(_latest_state(
         wh, as_of, lambda now: queries.station_state_inputs(wh, as_of, region, now),
         ["turnout_at", "changed_at"]))
