@@ -44,15 +44,14 @@ def coverage(present: pd.Series, removed: pd.Series, assigned_at: pd.Series,
 
 
 def assemble(inputs: pd.DataFrame) -> pd.DataFrame:
-    """The station state from ``queries.station_state_inputs``' frame."""
-    state = inputs.copy()
-    changed_at, assigned_at = (_moment_or_none(state[c]) for c in ("changed_at",
-                                                                    "assigned_at"))
-    state["coverage"] = coverage(state["present"], state["removed"], assigned_at, changed_at)
-    state["covered"] = state["present"]
-    state["lat"] = state["lat"].astype("float64")
-    state["lon"] = state["lon"].astype("float64")
-    return state[STATE_COLUMNS].reset_index(drop=True)
+    """The station state from ``queries.station_state_inputs``' frame (its columns are
+    shared, not copied: pandas copies on write)."""
+    changed_at, assigned_at = (_moment_or_none(inputs[c]) for c in ("changed_at",
+                                                                     "assigned_at"))
+    state = inputs.assign(
+        coverage=coverage(inputs["present"], inputs["removed"], assigned_at, changed_at),
+        covered=inputs["present"])
+    return state[STATE_COLUMNS]
 
 
 def combine(stations: pd.DataFrame, turnout: pd.DataFrame, presence: pd.DataFrame,
