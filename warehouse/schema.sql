@@ -155,3 +155,96 @@ CREATE TABLE IF NOT EXISTS $db.alerts (
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (kind, station_id, region_code, alert_id);  -- the worker looks alerts up by kind
                                                      -- and station or region
+
+-- Latest-state tables, kept current as events arrive, so "now" needs no archive scan:
+-- per station, the newest turnout report of each source; per station and observer, the
+-- newest check-in/out. They answer for any moment at or after the newest event time
+-- (warehouse/state.py checks); earlier moments read the archive. argMax and max give the
+-- same answer when a row is aggregated twice, so a resent event or a second back-fill
+-- changes nothing. The ordering keys are numbers (tuples make slow states): time, then a
+-- tie goes to the larger count, and to a check-out over a check-in (removal first), the
+-- same in the archive queries. A row of the other source has key 0: it never wins.
+CREATE TABLE IF NOT EXISTS $db.turnout_latest (
+    station_id String,
+    observer_count_latest AggregateFunction(argMax, UInt32, UInt64),
+    official_latest AggregateFunction(argMax, UInt32, UInt64),
+    reported_max AggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+ORDER BY station_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.turnout_latest_mv TO $db.turnout_latest AS
+SELECT station_id,
+       argMaxState(if(source = 'observer_count', ballots_issued, toUInt32(0)),
+                   if(source = 'observer_count', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS observer_count_latest,
+       argMaxState(if(source = 'official', ballots_issued, toUInt32(0)),
+                   if(source = 'official', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS official_latest,
+       maxState(occurred_at) AS reported_max
+FROM $db.events
+WHERE kind = 'turnout'
+GROUP BY station_id;
+
+-- Only observers cover a station: exit pollsters and journalists check in too.
+CREATE TABLE IF NOT EXISTS $db.observer_latest (
+    station_id String,
+    observer_id String,
+    status_latest AggregateFunction(argMax, String, UInt64),
+    changed_max AggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+ORDER BY (station_id, observer_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.observer_latest_mv TO $db.observer_latest AS
+SELECT station_id, observer_id,
+       argMaxState(if(kind = 'checkin', kind, concat(kind, ':', reason)),
+                   toUInt64(occurred_at) * 4 + multiIf(kind = 'checkin', 0,
+                                                       reason = 'removed', 2, 1))
+           AS status_latest,
+       maxState(occurred_at) AS changed_max
+FROM $db.events
+WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
+GROUP BY station_id, observer_id;
+
+-- Assignments by target station and time: a few rows, read for any moment.
+CREATE TABLE IF NOT EXISTS $db.assignment_times (
+    target_station_id String,
+    occurred_at DateTime('UTC'),
+    event_id String
+) ENGINE = ReplacingMergeTree()
+ORDER BY (target_station_id, occurred_at, event_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.assignment_times_mv TO $db.assignment_times AS
+SELECT target_station_id, occurred_at, event_id
+FROM $db.events
+WHERE kind = 'assignment';
+
+-- Back-fill an archive that predates these tables (into an empty table only).
+INSERT INTO $db.turnout_latest
+SELECT station_id,
+       argMaxState(if(source = 'observer_count', ballots_issued, toUInt32(0)),
+                   if(source = 'observer_count', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS observer_count_latest,
+       argMaxState(if(source = 'official', ballots_issued, toUInt32(0)),
+                   if(source = 'official', toUInt64(occurred_at) * 4294967296 + ballots_issued,
+                      toUInt64(0))) AS official_latest,
+       maxState(occurred_at) AS reported_max
+FROM $db.events
+WHERE kind = 'turnout' AND (SELECT count() FROM $db.turnout_latest) = 0
+GROUP BY station_id;
+
+INSERT INTO $db.observer_latest
+SELECT station_id, observer_id,
+       argMaxState(if(kind = 'checkin', kind, concat(kind, ':', reason)),
+                   toUInt64(occurred_at) * 4 + multiIf(kind = 'checkin', 0,
+                                                       reason = 'removed', 2, 1))
+           AS status_latest,
+       maxState(occurred_at) AS changed_max
+FROM $db.events
+WHERE kind IN ('checkin', 'checkout') AND role = 'observer'
+      AND (SELECT count() FROM $db.observer_latest) = 0
+GROUP BY station_id, observer_id;
+
+INSERT INTO $db.assignment_times
+SELECT target_station_id, occurred_at, event_id
+FROM $db.events
+WHERE kind = 'assignment' AND (SELECT count() FROM $db.assignment_times) = 0;

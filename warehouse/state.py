@@ -1,19 +1,28 @@
 """The state of every station at one moment, assembled from the warehouse's answers.
 
-The assembly is pure (DataFrames in, DataFrame out) so it is tested in memory; the
-function at the bottom runs the queries, all as of the same moment of event time.
+One query gives each station's registry data and the inputs of its state (latest
+turnout by source, presence, the times of the latest check and assignment); the
+assembly (coverage, types) is pure and vectorised, so it is tested in memory.
+
+"Now" reads pre-aggregated latest-state tables; a moment before the newest event reads
+the raw archive, so late and out-of-order events count where they belong either way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from warehouse import queries
 from warehouse.client import Warehouse
 
 COVERAGE_STATES = ("present", "en_route", "removed", "absent")
+STATE_COLUMNS = ["station_id", "region_code", "lat", "lon", "registered_voters", "ballots",
+                 "ballots_official", "present", "removed", "coverage", "covered"]
+NO_TIME = pd.Timestamp("2000-01-01", tz="UTC")  # ClickHouse's "none" is 1970-01-01
 
 
 def turnout_percent(ballots: pd.Series, registered: pd.Series) -> pd.Series:
@@ -26,36 +35,96 @@ def coverage(present: pd.Series, removed: pd.Series, assigned_at: pd.Series,
              changed_at: pd.Series) -> pd.Series:
     """present > en route (assigned after the last check-in/out) > removed > absent."""
     assigned_after = assigned_at.notna() & (changed_at.isna() | (assigned_at > changed_at))
-    state = pd.Series("absent", index=present.index, dtype="object")
-    state[removed.astype(bool)] = "removed"
-    state[assigned_after] = "en_route"
-    state[present.astype(bool)] = "present"
-    return state
+    choice = np.select(
+        [present.to_numpy(dtype=bool), assigned_after.to_numpy(dtype=bool),
+         removed.to_numpy(dtype=bool)], [0, 1, 2], default=3)
+    # Indexing an object array shares its four strings: no string is built per station.
+    states = np.array(COVERAGE_STATES, dtype=object)[choice]
+    return pd.Series(states, index=present.index, name="coverage")
+
+
+def assemble(inputs: pd.DataFrame) -> pd.DataFrame:
+    """The station state from ``queries.station_state_inputs``' frame (its columns are
+    shared, not copied: pandas copies on write)."""
+    changed_at, assigned_at = (_moment_or_none(inputs[c]) for c in ("changed_at",
+                                                                     "assigned_at"))
+    state = inputs.assign(
+        coverage=coverage(inputs["present"], inputs["removed"], assigned_at, changed_at),
+        covered=inputs["present"])
+    return state[STATE_COLUMNS]
 
 
 def combine(stations: pd.DataFrame, turnout: pd.DataFrame, presence: pd.DataFrame,
             assignments: pd.DataFrame) -> pd.DataFrame:
-    by_source = turnout.pivot_table(index="station_id", columns="source", values="ballots",
-                                    aggfunc="max")
-    state = stations.set_index("station_id")[["region_code", "lat", "lon",
-                                              "registered_voters"]]
-    state = state.assign(
-        ballots=by_source.get("observer_count", pd.Series(dtype="int64")),
-        ballots_official=by_source.get("official", pd.Series(dtype="int64")))
-    state = state.join(presence.set_index("station_id")[["present", "removed", "changed_at"]])
-    state = state.join(assignments.set_index("station_id")[["assigned_at"]])
+    """The station state from the separate answers of ``queries.stations``,
+    ``station_turnout``, ``station_presence`` and ``station_assignments`` (in the
+    registry's order), for callers that hold those already."""
+    inputs = stations[["station_id", "region_code", "lat", "lon", "registered_voters"]]
+    inputs = inputs.reset_index(drop=True)
+    index = pd.Index(inputs["station_id"])
+    for source, column in (("observer_count", "ballots"), ("official", "ballots_official")):
+        inputs[column] = _per_station(turnout[turnout["source"] == source], "ballots", index)
+    for column in ("present", "removed", "changed_at"):
+        inputs[column] = _per_station(presence, column, index)
+    inputs["assigned_at"] = _per_station(assignments, "assigned_at", index)
     for column in ("ballots", "ballots_official", "present", "removed"):
-        state[column] = state[column].fillna(0).astype("int64")
-    state["coverage"] = coverage(state["present"], state["removed"], state["assigned_at"],
-                                 state["changed_at"])
-    state["covered"] = state["present"]
-    return state.drop(columns=["changed_at", "assigned_at"]).reset_index()
+        inputs[column] = inputs[column].fillna(0).astype("int64")
+    return assemble(inputs)
 
 
-def station_state(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
-    """Every station as of ``as_of`` (default: everything received)."""
-    return combine(queries.stations(wh), queries.station_turnout(wh, as_of),
-                   queries.station_presence(wh, as_of), queries.station_assignments(wh, as_of))
+def _per_station(frame: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
+    values = frame.groupby("station_id")[column].max().reindex(index)
+    return pd.Series(values.to_numpy(), index=range(len(index)))
+
+
+def _moment_or_none(column: pd.Series) -> pd.Series:
+    moments = pd.to_datetime(column, utc=True)
+    return moments.where(moments >= NO_TIME)
+
+
+def station_state(wh: Warehouse, as_of: dt.datetime | None = None,
+                  region: str | None = None) -> pd.DataFrame:
+    """Every station (of ``region``, or all) as of ``as_of`` (default: everything received),
+    one row each, always in the same order (not the registry's: see queries.STATION_STATE)."""
+    return assemble(_latest_state(
+        wh, as_of, lambda now: queries.station_state_inputs(wh, as_of, region, now),
+        ["turnout_at", "changed_at"]))
+
+
+def region_observers(wh: Warehouse, region: str,
+                     as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """The observers last seen in ``region`` as of ``as_of``, with their last station and
+    status (free observers for redeployment are those whose status is a check-out)."""
+    observers = _latest_state(
+        wh, as_of, lambda now: queries.region_observers(wh, region, as_of, now),
+        ["changed_at"])
+    observers["changed_at"] = _moment_or_none(observers["changed_at"])
+    return observers
+
+
+def _latest_state(wh: Warehouse, as_of: dt.datetime | None,
+                  read: Callable[[bool], pd.DataFrame], times: list[str]) -> pd.DataFrame:
+    """``read(now=True)`` (pre-aggregated) when it is the state as of ``as_of``, else
+    ``read(now=False)`` (the archive).
+
+    The pre-aggregated tables hold every event received: they are the state as of
+    ``as_of`` when no event is later than it. The newest event time says whether to try;
+    the answer's own newest times (``times``) confirm it, so an event stored meanwhile
+    with a later time sends the question to the archive.
+    """
+    if as_of is None:
+        return read(True)
+    latest = queries.latest_event_time(wh)
+    if latest is None or latest <= as_of:
+        answer = read(True)
+        if _newest(answer, times) <= as_of:
+            return answer
+    return read(False)
+
+
+def _newest(frame: pd.DataFrame, times: list[str]) -> dt.datetime:
+    newest = max((_moment_or_none(frame[c]).max() for c in times), default=pd.NaT)
+    return NO_TIME.to_pydatetime() if pd.isna(newest) else newest.to_pydatetime()
 
 
 def region_turnout(state: pd.DataFrame) -> pd.DataFrame:

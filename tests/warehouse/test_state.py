@@ -1,0 +1,100 @@
+"""The station state read "now" (latest-state tables) and "as of" (the archive) agree,
+on both engines, including ties, late events and a warehouse that predates the tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from geo.registry import synthetic_registry
+from saylau.runtime import station_index
+from saylau.settings import Settings
+from streams.batch import Message, RecentIds, process_batch
+from streams.sink import WarehouseSink
+from streams.validation import DayWindow
+from tests.integration.events import at, encode, event
+from warehouse import queries
+from warehouse.client import create_schema, open_warehouse
+from warehouse.state import region_observers, station_state
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def store(wh, registry, messages: list[dict]) -> None:
+    batch = [Message("test", 0, n, encode(m)) for n, m in enumerate(messages)]
+    window = DayWindow.for_election(dt.date(2026, 3, 15), Settings().tz)
+    result = process_batch(batch, station_index(registry), window, RecentIds(),
+                           dt.datetime.now(dt.UTC))
+    assert not result.rejects, result.rejects
+    WarehouseSink(wh).write(result)
+
+
+@pytest.fixture
+def day(warehouse_url: str):
+    registry = synthetic_registry(n_stations=60, total_voters=60_000, seed=3)
+    wh = open_warehouse(warehouse_url)
+    create_schema(wh)
+    queries.load_stations(wh, registry)
+    a, b, c, d = registry["station_id"].iloc[:4]
+    store(wh, registry, [
+        event("checkin", a, at(8), "obs-1", role="observer"),
+        event("turnout", a, at(10), "obs-1", ballots_issued=100, source="observer_count"),
+        event("turnout", a, at(12), "obs-1", ballots_issued=250, source="observer_count"),
+        # a tie in time: the larger count is the one that counts, on every path
+        event("turnout", a, at(12), "obs-1", ballots_issued=240, source="observer_count"),
+        event("turnout", a, at(12), "hq", ballots_issued=260, source="official"),
+        event("checkin", b, at(8), "obs-2", role="observer"),
+        event("checkout", b, at(11), "obs-2", role="observer", reason="removed"),
+        event("checkin", c, at(9), "obs-3", role="journalist"),  # not an observer
+        event("assignment", a, at(11), "obs-4", assigned_by="lead-1", target_station_id=d),
+    ])
+    yield wh, registry, (a, b, c, d)
+    wh.close()
+
+
+def by_id(frame):
+    return frame.set_index("station_id").sort_index()
+
+
+def test_now_and_as_of_the_newest_event_give_the_archive_answer(day) -> None:
+    wh, _registry, (a, b, c, d) = day
+    now = by_id(station_state(wh))
+    newest = queries.latest_event_time(wh)
+    archive = by_id(queries.station_state_inputs(wh, newest, now=False))
+    assert now.loc[a, "ballots"] == 250 and now.loc[a, "ballots_official"] == 260
+    assert now.loc[a, "coverage"] == "present"
+    assert now.loc[b, "coverage"] == "removed"
+    assert now.loc[c, "coverage"] == "absent"
+    assert now.loc[d, "coverage"] == "en_route"
+    assert (now["ballots"] == archive["ballots"]).all()
+    assert (now["present"] == archive["present"]).all()
+    assert by_id(station_state(wh, newest)).equals(now)
+
+
+def test_an_earlier_moment_reads_the_archive(day) -> None:
+    wh, _registry, (a, b, _c, d) = day
+    earlier = by_id(station_state(wh, dt.datetime.fromisoformat(at(10, 30))))
+    assert earlier.loc[a, "ballots"] == 100 and earlier.loc[a, "ballots_official"] == 0
+    assert earlier.loc[b, "coverage"] == "present"
+    assert earlier.loc[d, "coverage"] == "absent"
+
+
+def test_region_state_is_the_regions_rows_of_the_whole(day) -> None:
+    wh, registry, (a, _b, _c, _d) = day
+    region = registry.set_index("station_id").loc[a, "region_code"]
+    whole = by_id(station_state(wh))
+    part = by_id(station_state(wh, region=region))
+    assert part.equals(whole[whole["region_code"] == region])
+    observers = region_observers(wh, region)
+    assert "obs-1" in set(observers["observer_id"])
+
+
+def test_schema_back_fills_latest_state_for_an_older_archive(day) -> None:
+    wh, _registry, _ids = day
+    before = by_id(station_state(wh))
+    for table in ("turnout_latest", "observer_latest", "assignment_times"):
+        wh.command(f"TRUNCATE TABLE $db.{table}")  # as if the archive predated them
+    create_schema(wh)
+    create_schema(wh)  # a second start-up changes nothing
+    assert by_id(station_state(wh)).equals(before)
