@@ -473,16 +473,18 @@ def region_incidents(wh: Warehouse, region: str,
 
 # --- Dashboard pages: national turnout at the reporting times, one station's story --------
 
+# One pass over the archive for every moment (an ARRAY JOIN would multiply the rows by the
+# moments): per station and source the latest report up to each moment, ties in time to the
+# larger count as in station_state. {per_station} and {per_source} hold one column per moment.
 TURNOUT_AT_MOMENTS = """
-SELECT source, moment, sum(ballots) AS ballots, count() AS stations
-FROM (SELECT station_id, source, moment, argMax(ballots_issued, occurred_at) AS ballots
-      FROM (SELECT station_id, source, occurred_at, ballots_issued FROM $db.events
-            WHERE kind = 'turnout' AND occurred_at <= {as_of:DateTime})
-      ARRAY JOIN {moments:Array(UInt32)} AS moment
-      WHERE toUInt32(occurred_at) <= moment
-      GROUP BY station_id, source, moment) AS per_station
-GROUP BY source, moment
-ORDER BY moment, source"""
+SELECT source, {per_source}
+FROM (SELECT source, {per_station}
+      FROM (SELECT station_id, source, ballots_issued, toUInt32(occurred_at) AS at,
+                   toUInt64(occurred_at) * 4294967296 + ballots_issued AS newest
+            FROM $db.events
+            WHERE kind = 'turnout' AND occurred_at <= {{as_of:DateTime}})
+      GROUP BY station_id, source) AS per_station
+GROUP BY source"""
 
 STATION_RECORD = """
 SELECT station_id, name, region_code, district, settlement, address, lat, lon,
@@ -534,8 +536,22 @@ def turnout_at_moments(wh: Warehouse, moments: Sequence[dt.datetime],
                        as_of: dt.datetime | None = None) -> pd.DataFrame:
     """National ballots per source as they stood at each moment (no later than ``as_of``):
     columns source, moment (UTC), ballots, stations (stations that had reported)."""
-    params = {**_as_of(as_of), "moments": [int(m.timestamp()) for m in moments]}
-    frame = _as_ints(wh.query_df(TURNOUT_AT_MOMENTS, params), ["moment", "ballots", "stations"])
+    columns = ["source", "moment", "ballots", "stations"]
+    if not moments:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    numbers = range(len(moments))
+    sql = TURNOUT_AT_MOMENTS.format(
+        per_station=", ".join(f"argMaxIf(ballots_issued, newest, at <= {{m{i}:UInt32}}) AS b{i}, "
+                              f"countIf(at <= {{m{i}:UInt32}}) AS n{i}" for i in numbers),
+        per_source=", ".join(f"sum(b{i}) AS ballots{i}, countIf(n{i} > 0) AS stations{i}"
+                             for i in numbers))
+    params = {**_as_of(as_of), **{f"m{i}": int(m.timestamp()) for i, m in enumerate(moments)}}
+    wide = wh.query_df(sql, params)
+    rows = [(source, int(moment.timestamp()), int(row[f"ballots{i}"]), int(row[f"stations{i}"]))
+            for source, row in zip(wide["source"], wide.to_dict("records"), strict=True)
+            for i, moment in enumerate(moments) if int(row[f"stations{i}"]) > 0]
+    frame = pd.DataFrame(rows, columns=columns).sort_values(["moment", "source"],
+                                                             ignore_index=True)
     frame["moment"] = pd.to_datetime(frame["moment"], unit="s", utc=True)
     return frame
 

@@ -98,3 +98,25 @@ def test_schema_back_fills_latest_state_for_an_older_archive(day) -> None:
     create_schema(wh)
     create_schema(wh)  # a second start-up changes nothing
     assert by_id(station_state(wh)).equals(before)
+
+
+def test_turnout_at_the_reporting_moments_is_each_stations_latest_report_then(day) -> None:
+    wh, _registry, _stations = day
+
+    def moment(hour: int) -> dt.datetime:
+        return dt.datetime.fromisoformat(at(hour)).astimezone(dt.UTC)
+
+    moments = [moment(hour) for hour in (9, 10, 11, 12, 13)]
+    frame = queries.turnout_at_moments(wh, moments)
+    got = {(row.source, row.moment.to_pydatetime()): (row.ballots, row.stations)
+           for row in frame.itertuples(index=False)}
+    # Station a: 100 at 10:00, then 250 and 240 at 12:00 (the tie goes to 250); official 260.
+    assert got == {("observer_count", moment(10)): (100, 1),
+                   ("observer_count", moment(11)): (100, 1),
+                   ("observer_count", moment(12)): (250, 1),
+                   ("observer_count", moment(13)): (250, 1),
+                   ("official", moment(12)): (260, 1), ("official", moment(13)): (260, 1)}
+    # As of 11:00 the later reports are not there yet.
+    earlier = queries.turnout_at_moments(wh, moments, as_of=moment(11))
+    assert earlier["ballots"].tolist() == [100, 100, 100, 100]
+    assert queries.turnout_at_moments(wh, []).empty
