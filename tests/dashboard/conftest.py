@@ -70,9 +70,8 @@ def dashboard_env(dashboard_users: DashboardUsers, monkeypatch: pytest.MonkeyPat
     return dashboard_users
 
 
-@pytest.fixture
-def chrome(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
-    """A headless Chromium, not logged in."""
+def start_chromium(chromium_paths: tuple[str, str]) -> webdriver.Chrome:
+    """A headless Chromium with no network beyond what the page asks for, not logged in."""
     binary, driver_path = chromium_paths
     options = webdriver.ChromeOptions()
     options.binary_location = binary
@@ -80,6 +79,13 @@ def chrome(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def chrome(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
+    """A headless Chromium, not logged in."""
+    driver = start_chromium(chromium_paths)
     yield driver
     driver.quit()
 

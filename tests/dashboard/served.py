@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
@@ -25,13 +24,10 @@ from geo.commission import COMMISSION_FILE, write_commission_csv
 from geo.registry import write_registry_csv
 from infra.broker import free_port
 from saylau.settings import Settings
-from tests.dashboard.conftest import DashboardUsers, log_in
+from tests.dashboard.conftest import DashboardUsers, log_in, start_chromium
 from tests.dashboard.wall_day import KnownDay, build_day, load_day
 from warehouse.client import Warehouse, open_warehouse
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1600,1000")
 ROTATE_SECONDS = 2.0
 COMMISSION = [("Aigerim Nurlanovna", "chair", "amanat"), ("Bolat Serikuly", "secretary", ""),
               ("Dana Karimova", "member", "ak_zhol")]
@@ -82,13 +78,7 @@ def browser(chromium_paths: tuple[str, str], dashboard_users: DashboardUsers,
             request: pytest.FixtureRequest) -> Iterator[webdriver.Chrome]:
     """A Chromium; logged in as headquarters at `served` if the test uses it (users:
     tests/dashboard/conftest.py), else the test logs in where it serves."""
-    binary, driver_path = chromium_paths
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(60)
+    driver = start_chromium(chromium_paths)
     if "served" in request.fixturenames:
         site: Served = request.getfixturevalue("served")
         log_in(driver, site.url, "hq", dashboard_users.passwords["hq"])

@@ -4,8 +4,6 @@ rejects and the last stored batch from a warehouse holding known events."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from werkzeug.serving import make_server
 
-from dashboard.app import create_dashboard
 from geo.registry import synthetic_registry
 from infra.broker import EmbeddedBroker, free_port
 from infra.lag import LagProbe
@@ -27,7 +22,8 @@ from saylau.settings import Settings
 from streams.batch import Message, RecentIds, process_batch
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow
-from tests.dashboard.conftest import CHROMIUM_FLAGS, DashboardUsers, log_in
+from tests.dashboard.conftest import DashboardUsers, log_in, start_chromium
+from tests.dashboard.served import serve
 from tests.dashboard.test_browser import cell_text
 from tests.integration.events import at, encode, event
 from warehouse.client import create_schema, open_warehouse
@@ -80,17 +76,13 @@ def waiting_lag(broker: EmbeddedBroker, topic_prefix: str) -> dict[tuple[str, in
 
 
 @contextmanager
-def serve(settings: Settings, url: str) -> Iterator[str]:
+def serve_status(settings: Settings, url: str) -> Iterator[str]:
+    """The dashboard on a free port; yields the status page's address."""
     warehouse = open_warehouse(url)
-    app = create_dashboard(settings, warehouse)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/status"
+        with serve(settings, warehouse) as base:
+            yield f"{base}/status"
     finally:  # chDB serves one data folder per process: close it even when a check fails
-        server.shutdown()
         warehouse.close()
 
 
@@ -102,13 +94,7 @@ def open_status(browser: webdriver.Chrome, page: str, users: DashboardUsers) -> 
 
 @pytest.fixture
 def browser(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
-    binary, driver_path = chromium_paths
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(60)
+    driver = start_chromium(chromium_paths)
     yield driver
     driver.quit()
 
@@ -120,7 +106,7 @@ def test_status_page_shows_lag_throughput_rejects_and_last_batch(
     url, stored_at = stored_day
     settings = Settings(kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
                         worker_group=f"{topic_prefix}-worker", dashboard_refresh_seconds=1.0)
-    with serve(settings, url) as page:
+    with serve_status(settings, url) as page:
         open_status(browser, page, dashboard_users)
         assert cell_text(browser, "#status-caption-rate-10m") == \
             f"{RECENT} events stored in the last 10m"
@@ -147,7 +133,7 @@ def test_status_page_says_when_kafka_cannot_be_reached(
     url, _stored_at = stored_day
     dead = f"127.0.0.1:{free_port()}"
     settings = Settings(kafka_bootstrap=dead, dashboard_refresh_seconds=1.0)
-    with serve(settings, url) as page:
+    with serve_status(settings, url) as page:
         open_status(browser, page, dashboard_users)
         assert cell_text(browser, "#status-lag-error").startswith(
             f"Kafka at {dead} did not answer")
