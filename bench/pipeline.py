@@ -210,15 +210,22 @@ def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate
 
     The sender keeps its pace on this thread; a probe thread asks the warehouse every
     0.1 s which events arrived since the phase began, and notes when each was first seen.
+    The steady stream starts once a first event has gone all the way through: the group
+    join of a starting worker is start-up, not latency.
     """
     group = f"{prefix}-faust"  # the throughput run's group: it has read the backlog already
+    events = realistic_events(registry, seconds * rate + 1, seed=99)
     with WorkerProcess(worker_env(bootstrap, prefix, url, folder, group),
                        LOGS / "latency.log") as worker, \
             EventProducer(bootstrap, prefix) as producer:
-        worker.wait_caught_up(timeout=900)  # joined, nothing left over: the steady stream
-        events = realistic_events(registry, seconds * rate, seed=99)
+        worker.wait_caught_up(timeout=900)  # nothing left over from the throughput run
         probe = VisibilityProbe(url, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         probe.start()
+        suffix, key, value = events.pop(0)
+        producer.send_raw(f"{prefix}.{suffix}", key, value)
+        producer.flush()
+        if not probe.wait_for({json.loads(value)["event_id"]}, timeout=120):
+            raise RuntimeError(f"the worker stored nothing within 120 s:\n{worker.tail()}")
         sent: dict[str, float] = {}
         started = time.perf_counter()
         for number, (suffix, key, value) in enumerate(events):
@@ -229,6 +236,7 @@ def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate
             sent[json.loads(value)["event_id"]] = time.perf_counter()
         producer.flush()
         probe.wait_for(set(sent), timeout=60)
+        probe.stop()
         worker.stop()
     seen = {event_id: probe.first_seen[event_id] - at for event_id, at in sent.items()
             if event_id in probe.first_seen}
@@ -258,10 +266,16 @@ class VisibilityProbe(threading.Thread):
         finally:
             reader.close()
 
-    def wait_for(self, event_ids: set[str], timeout: float) -> None:
+    def wait_for(self, event_ids: set[str], timeout: float) -> bool:
+        """Whether every one of ``event_ids`` was seen within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while not event_ids <= self.first_seen.keys() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while not event_ids <= self.first_seen.keys():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def stop(self) -> None:
         self.stopped.set()
         self.join(30)
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     worker_group: str = Field("saylau-worker", description="Kafka consumer group of workers")
     worker_batch_size: int = Field(5_000, ge=1, description="events per warehouse insert")
     worker_batch_seconds: float = Field(0.5, gt=0, description="longest wait to fill a batch")
+    worker_fetch_wait_ms: int = Field(
+        100, ge=1, description="longest a Kafka fetch waits for data (the embedded broker always "
+                               "waits this long when a topic is quiet, so it adds to latency)")
     worker_pipeline_depth: int = Field(
         4, ge=1, description="batches read ahead while earlier ones are being stored")
     worker_rebalance_seconds: float = Field(

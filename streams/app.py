@@ -16,6 +16,7 @@ import uvloop
 
 from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
 from saylau.settings import Settings
+from streams import transport
 from streams.alerting import AlertMonitor, Thresholds
 from streams.batch import BatchResult, Message, RecentIds, process_batch
 from streams.metrics import WorkerMetrics, start_worker_metrics
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 def faust_app(settings: Settings, bootstrap: str) -> faust.App:
     """The Faust app with the settings this broker and this workload need."""
     rebalance = settings.worker_rebalance_seconds
-    return faust.App(
+    return transport.App(
         settings.worker_group,
+        fetch_wait_ms=settings.worker_fetch_wait_ms,
         broker=f"kafka://{bootstrap}",
         datadir=str(settings.data_dir / "faust"),
         store="memory://",
