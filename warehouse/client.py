@@ -61,6 +61,10 @@ def parse_warehouse_url(url: str) -> WarehouseUrl:
         database = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
         return WarehouseUrl("chdb", path=path, database=_identifier(database.get("db", "saylau")))
     if parsed.scheme == "clickhouse":
+        if parsed.password is not None:
+            # Refused, not ignored: URLs end up in logs and process lists, passwords must not.
+            raise WarehouseError("the warehouse URL holds a password: remove it from the URL "
+                                 "and set SAYLAU_CLICKHOUSE_PASSWORD instead")
         if not parsed.hostname:
             raise WarehouseError(f"warehouse URL {url!r} names no host")
         try:

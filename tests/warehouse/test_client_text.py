@@ -171,3 +171,11 @@ def test_driver_placeholders_bind_through_pyformat():
 @given(st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=80))
 def test_text_without_placeholders_survives_the_driver_formatting(sql):
     assert driver_placeholders(sql) % {} == sql
+
+
+@pytest.mark.parametrize("url", ["clickhouse://writer:s3cr3t-pw@ch:9000/saylau",
+                                 "clickhouse://writer:s3cr3t-pw@/saylau"])
+def test_password_in_the_url_is_refused_without_repeating_it(url):
+    with pytest.raises(WarehouseError, match="SAYLAU_CLICKHOUSE_PASSWORD") as raised:
+        parse_warehouse_url(url)
+    assert "s3cr3t-pw" not in str(raised.value)
