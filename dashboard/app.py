@@ -14,6 +14,7 @@ from dashboard.actions import ActionSender
 from dashboard.auth import Auth, Regions, check_dashboard_secret, install_auth
 from dashboard.export.routes import register_export_routes
 from dashboard.metrics import register_metrics
+from dashboard.throttle import LoginThrottle
 from dashboard.users import UserDirectory
 from geo.regions import load_regions, regions_geojson, simplified_for_browser
 from saylau.settings import Settings
@@ -56,7 +57,9 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     auth = Auth(users=UserDirectory(settings.dashboard_users_path),
                 regions=Regions(lambda: _station_regions(warehouse, codes)),
                 session_seconds=settings.dashboard_session_minutes * 60,
-                callbacks=lambda: app.callback_map)
+                callbacks=lambda: app.callback_map,
+                throttle=LoginThrottle(settings.dashboard_login_attempts,
+                                       settings.dashboard_login_lockout_minutes * 60))
     # The status page asks Kafka for the lag; the wall, station and time-travel pages read
     # the election day and refresh settings.
     app.server.config["SAYLAU_SETTINGS"] = settings

@@ -22,16 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import flask
 from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response
 
+from dashboard.throttle import LoginThrottle, minutes_text
 from dashboard.users import HEADQUARTERS, MEDIA, REGIONAL_LEAD, ROLES, User, UserDirectory
 from saylau.settings import PLACEHOLDER_SECRETS, Settings
 
@@ -117,6 +119,7 @@ class Auth:
     regions: Regions
     session_seconds: float
     callbacks: Callable[[], dict[str, dict[str, Any]]]  # the Dash app's callback_map
+    throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(5, 900.0))
 
 
 def install_auth(server: flask.Flask, auth: Auth, secret: str) -> None:
@@ -289,15 +292,32 @@ def _quoted(path: str) -> str:
 
 def _login() -> Response:
     form = flask.request.form
-    user = _auth().users.authenticate(form.get("username", ""), form.get("password", ""))
+    username, address = form.get("username", ""), flask.request.remote_addr or "unknown"
+    throttle = _auth().throttle
+    # Checked before the password: a refused guess costs no scrypt work and tells nothing.
+    wait = throttle.wait_seconds(address, username)
+    if wait > 0:
+        log.warning("dashboard: a login from %s refused: too many failures", address)
+        return flask.redirect(f"{LOGIN_PATH}?wait={math.ceil(wait)}")
+    user = _auth().users.authenticate(username, form.get("password", ""))
     if user is None:
+        throttle.failed(address, username)
         log.warning("dashboard: a login failed")  # no name: people type passwords there
         return flask.redirect(f"{LOGIN_PATH}?error=1")
+    throttle.succeeded(address, username)
     flask.session.clear()
     flask.session.permanent = True
     flask.session["user"], flask.session["since"] = user.username, time.time()
     log.info("dashboard: %s logged in (%s)", user.username, user.role)
     return flask.redirect(_safe_next(form.get("next", ""), user))
+
+
+def login_message(query: dict[str, str]) -> str:
+    """What the login page says after a failed or refused login (``_login``'s redirect)."""
+    wait = query.get("wait", "")
+    if wait.isdigit():
+        return f"Too many failed logins from here. Try again in {minutes_text(int(wait))}."
+    return "Wrong user name or password." if query.get("error") else ""
 
 
 def _safe_next(target: str, user: User) -> str:

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
                                    "not a placeholder); required to serve the dashboard")
     dashboard_session_minutes: float = Field(
         720.0, gt=0, description="a dashboard login lasts this long, then the user logs in again")
+    dashboard_login_attempts: int = Field(
+        5, ge=1, description="failed logins for one user name from one address (ten times as "
+                             "many for all names) before logins from there must wait")
+    dashboard_login_lockout_minutes: float = Field(
+        15.0, gt=0, description="the window failed logins are counted over, and the longest wait")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(

@@ -1,0 +1,94 @@
+"""Failed logins make logins from that address wait (dashboard/throttle.py, dashboard/auth.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dashboard.auth import login_message as message
+from dashboard.throttle import ADDRESS_FACTOR, LoginThrottle
+from saylau.settings import Settings
+from tests.dashboard.conftest import DashboardServer, DashboardUsers
+from tests.dashboard.test_authz import Site, site  # noqa: F401  (the fixture)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_a_name_waits_after_its_failures_until_the_oldest_leaves_the_window(clock: Clock):
+    throttle = LoginThrottle(3, 600, clock)
+    for _ in range(3):
+        assert throttle.wait_seconds("10.0.0.1", "hq") == 0
+        throttle.failed("10.0.0.1", "hq")
+        clock.now += 10
+    assert throttle.wait_seconds("10.0.0.1", "hq") == pytest.approx(600 - 30)
+    clock.now = 1000 + 600  # the first failure leaves the window
+    assert throttle.wait_seconds("10.0.0.1", "hq") == 0
+
+
+def test_other_names_and_other_addresses_go_on(clock: Clock):
+    throttle = LoginThrottle(3, 600, clock)
+    for _ in range(3):
+        throttle.failed("10.0.0.1", "hq")
+    assert throttle.wait_seconds("10.0.0.1", "hq") > 0
+    assert throttle.wait_seconds("10.0.0.1", "lead") == 0
+    assert throttle.wait_seconds("10.0.0.2", "hq") == 0
+
+
+def test_many_names_from_one_address_wait_too(clock: Clock):
+    throttle = LoginThrottle(3, 600, clock)
+    for number in range(3 * ADDRESS_FACTOR):
+        throttle.failed("10.0.0.1", f"name-{number}")  # under the limit for each name
+    assert throttle.wait_seconds("10.0.0.1", "a-new-name") > 0
+    assert throttle.wait_seconds("10.0.0.2", "a-new-name") == 0
+
+
+def test_a_successful_login_clears_its_name(clock: Clock):
+    throttle = LoginThrottle(3, 600, clock)
+    for _ in range(2):
+        throttle.failed("10.0.0.1", "hq")
+    throttle.succeeded("10.0.0.1", "hq")
+    throttle.failed("10.0.0.1", "hq")
+    assert throttle.wait_seconds("10.0.0.1", "hq") == 0
+
+
+def test_the_login_page_says_how_long_to_wait():
+    assert message({"wait": "61"}) == ("Too many failed logins from here. "
+                                       "Try again in 2 minutes.")
+    assert message({"wait": "30"}).endswith("Try again in 1 minute.")
+    assert message({"error": "1"}) == "Wrong user name or password."
+    assert message({}) == ""
+
+
+def test_over_http_the_right_password_waits_too_after_too_many_failures(
+        site: Site, dashboard_users: DashboardUsers, tmp_path: Path) -> None:  # noqa: F811
+    settings = Settings(warehouse=site.warehouse_url, data_dir=tmp_path,
+                        dashboard_login_attempts=3)
+    server = DashboardServer(settings, settings.warehouse)
+    try:
+        client = httpx.Client(base_url=server.url, timeout=30)
+        for _ in range(3):
+            wrong = client.post("/auth/login", data={"username": "hq", "password": "guess"})
+            assert wrong.headers["location"] == "/login?error=1"
+        right = client.post("/auth/login", data={"username": "hq",
+                                                 "password": dashboard_users.passwords["hq"]})
+        assert right.headers["location"].startswith("/login?wait=")
+        assert 0 < int(right.headers["location"].split("=")[1]) <= 15 * 60
+        assert "session" not in client.cookies
+        lead = client.post("/auth/login", data={"username": "lead",
+                                                "password": dashboard_users.passwords["lead"]})
+        assert lead.status_code == 302 and "session" in client.cookies
+    finally:
+        server.close()
