@@ -4,10 +4,16 @@
 A Dash callback is one POST to ``/_dash-update-component``; it is labelled by the
 component property it updates (``wall-map.figure``), a page load by its path. Anything
 else is ``other``, so a crawler cannot grow the number of series.
+
+Under gunicorn (``saylau dashboard --workers N``) each worker process counts its own
+requests, and a scrape reaches one of them. With ``PROMETHEUS_MULTIPROC_DIR`` set (the
+command sets it), every worker writes its counts to files in that folder and ``/metrics``
+answers with the sum over all workers.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -19,8 +25,10 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CALLBACK_PATH = "/_dash-update-component"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 MAX_LABEL = 120  # characters of a callback's output kept as its label
@@ -58,10 +66,20 @@ def register_metrics(server: flask.Flask) -> CollectorRegistry:
         return response
 
     def _metrics() -> flask.Response:
-        return flask.Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        return flask.Response(generate_latest(_all_processes(registry)),
+                              mimetype=CONTENT_TYPE_LATEST)
 
     server.add_url_rule("/metrics", "saylau_metrics", _metrics)
     return registry
+
+
+def _all_processes(registry: CollectorRegistry) -> CollectorRegistry:
+    """This process's registry, or under gunicorn every worker's counts summed."""
+    if not os.environ.get(MULTIPROCESS_ENV):
+        return registry
+    combined = CollectorRegistry()
+    multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+    return combined
 
 
 def _page_paths() -> set[str]:

@@ -15,7 +15,9 @@ more than one worker needs the ClickHouse server engine.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from warehouse.client import parse_warehouse_url
 THREADS_PER_WORKER = 4
 # A cold snapshot over a million stations takes seconds, not minutes.
 REQUEST_TIMEOUT_S = 60
+# prometheus_client must not be imported here: it reads PROMETHEUS_MULTIPROC_DIR on import.
 # SIGTERM: finish the requests in flight, then leave (compose waits 30 s before SIGKILL).
 GRACEFUL_TIMEOUT_S = 20
 
@@ -101,5 +104,9 @@ def serve_with_gunicorn(settings: Settings) -> int:
     load_registry(settings)  # a generated registry is written once, before the workers race
     print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/ "
           f"(gunicorn, {settings.dashboard_workers} workers)", flush=True)
-    DashboardServer(settings).run()
+    with tempfile.TemporaryDirectory(prefix="saylau-dashboard-metrics-") as counts:
+        # Set before a worker imports prometheus_client, which reads it once: each worker
+        # then counts in files here, and /metrics sums them (dashboard/metrics.py).
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", counts)
+        DashboardServer(settings).run()
     return 0

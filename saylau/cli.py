@@ -209,15 +209,15 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
-    from dashboard.app import create_dashboard
-    from saylau.runtime import load_registry, open_prepared_warehouse
-
     if not _dashboard_secret_ok(settings):
         return 2
-    if settings.dashboard_workers > 0:
+    if settings.dashboard_workers > 0:  # before importing the app: see dashboard/wsgi.py
         from dashboard.wsgi import serve_with_gunicorn
 
         return serve_with_gunicorn(settings)
+    from dashboard.app import create_dashboard
+    from saylau.runtime import load_registry, open_prepared_warehouse
+
     warehouse = open_prepared_warehouse(settings, load_registry(settings))
     app = create_dashboard(settings, warehouse)
     print(f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
