@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import json
 import logging
 import time
@@ -27,6 +28,9 @@ from streams.validation import DayWindow, station_index
 from warehouse.client import Warehouse
 
 log = logging.getLogger(__name__)
+
+GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults: (700, 10, 10)
+
 
 def faust_app(settings: Settings, bootstrap: str) -> faust.App:
     """The Faust app with the settings this broker and this workload need."""
@@ -149,6 +153,11 @@ def run_worker(app: faust.App, loglevel: str = "info") -> None:
     loop is most of the per-event cost (about 12k → 15k events/s measured here).
     """
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    # Faust makes several objects per message, so the cyclic collector ran its passes all
+    # the time, each full one rescanning the registry and the recent event ids. Set aside
+    # what exists now (registry, app) and collect less often: about 10% more events/s.
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
                           override_logging=False)
     try:
