@@ -7,7 +7,7 @@
    format), in a temporary folder.
 2. Baseline, same run: the file read and every message parsed and validated
    (``process_batch``: contract, registry, rules, de-duplication) without touching a
-   warehouse.
+   warehouse, with the cyclic garbage collector paused as in the replay.
 3. The replay: ``saylau replay FILE`` 's engine (``streams.replay``), file → the worker's batch
    path → a fresh chDB warehouse, alerts judged after each batch, progress on stderr.
 4. Time travel: ``warehouse.state.station_state(as_of=…)`` at ``--moments`` moments spread
@@ -35,7 +35,7 @@ from ingest.simulator import Progress, Scenario, simulate_day
 from saylau.simulation import read_messages
 from streams.alerting import Thresholds
 from streams.batch import RecentIds, process_batch
-from streams.replay import Replayer, simulated_batches
+from streams.replay import Replayer, cyclic_gc_paused, simulated_batches
 from streams.rules import Ballot
 from streams.validation import DayWindow, station_index
 from warehouse.client import create_schema, open_warehouse
@@ -68,11 +68,12 @@ def baseline(path: Path, registry: pd.DataFrame, total: int, batch: int) -> floa
     recent = RecentIds(capacity=50_000_000)
     bar = Progress(total, "baseline: read+parse")
     started = time.perf_counter()
-    for chunk in simulated_batches(read_messages(path), "saylau", batch):
-        result = process_batch(chunk.messages, stations, window, recent,
-                               dt.datetime.now(dt.UTC), ballot)
-        recent.add_all(result.event_ids)
-        bar(len(chunk.messages))
+    with cyclic_gc_paused():  # as in the replay
+        for chunk in simulated_batches(read_messages(path), "saylau", batch):
+            result = process_batch(chunk.messages, stations, window, recent,
+                                   dt.datetime.now(dt.UTC), ballot)
+            recent.add_all(result.event_ids)
+            bar(len(chunk.messages))
     seconds = time.perf_counter() - started
     bar.close()
     return seconds

@@ -95,14 +95,14 @@ def process_batch(messages: Sequence[Message], stations: Mapping[str, StationInf
             continue
         in_batch.add(event_id)
         assert message.value is not None  # validate() rejects empty messages
-        _add_event(result, outcome, message.value, stations[outcome.station_id], now)
+        _add_event(result, outcome, event_id, message.value, stations[outcome.station_id], now)
     return result
 
 
-def _add_event(result: BatchResult, event: Event, raw: bytes, station: StationInfo,
-               now: dt.datetime) -> None:
+def _add_event(result: BatchResult, event: Event, event_id: str, raw: bytes,
+               station: StationInfo, now: dt.datetime) -> None:
     result.events.append(event)
-    result.rows.append(event_row(event, raw, station.region_code, now))
+    result.rows.append(event_row(event, event_id, raw, station.region_code, now))
     if isinstance(event, Protocol):
         result.protocols.append(protocol_row(event, station.region_code))
     elif isinstance(event, ExitPoll):

@@ -17,11 +17,13 @@ Three sources, each a stream of message batches:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import heapq
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
@@ -94,11 +96,12 @@ class Replayer:
         """Store every batch. Reading and validating run one batch ahead, in a thread, while
         the warehouse inserts and judges alerts (chDB and the server work outside the GIL)."""
         counts = ReplayCounts()
-        for batch, result in read_ahead(self._processed(batches)):
-            self._store(batch, result, counts)
-            if progress is not None:
-                progress(len(batch.messages))
-        self._judge(counts)
+        with cyclic_gc_paused():
+            for batch, result in read_ahead(self._processed(batches)):
+                self._store(batch, result, counts)
+                if progress is not None:
+                    progress(len(batch.messages))
+            self._judge(counts)
         return counts
 
     def _processed(self, batches: Iterable[ReplayBatch]) -> Iterator[tuple[ReplayBatch,
@@ -151,6 +154,25 @@ class AlertEvidence:
                     continue
                 self._stations.add(key)
             self.events.append(event)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside the block, as it was after.
+
+    A replay keeps many objects alive for a while (a batch's events and rows, the alert
+    evidence), so the collector's full passes, triggered by allocations, rescan them again
+    and again: a third of a replay's time on a 1,000,000-event day. The replay makes almost
+    no cyclic garbage (measured: about 1,400 unreachable objects after a 300,000-event
+    replay with the collector off throughout), and reference counting frees everything
+    else as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 _DONE = object()

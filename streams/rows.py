@@ -32,11 +32,12 @@ def utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def event_row(event: Event, raw: bytes, region_code: str,
+def event_row(event: Event, event_id: str, raw: bytes, region_code: str,
               received_at: dt.datetime) -> dict[str, Any]:
-    """The archive row: the raw text unchanged, plus the columns that queries filter on."""
+    """The archive row: the raw text unchanged, plus the columns that queries filter on.
+    ``event_id`` is ``str(event.event_id)``, which the caller has already made."""
     row: dict[str, Any] = {
-        "event_id": str(event.event_id), "kind": event.kind, "station_id": event.station_id,
+        "event_id": event_id, "kind": event.kind, "station_id": event.station_id,
         "region_code": region_code, "observer_id": event.observer_id,
         "occurred_at": utc(event.occurred_at), "received_at": received_at,
         "ballots_issued": 0, "registered_voters": 0, "source": "", "role": "", "reason": "",

@@ -7,7 +7,6 @@ different threads, so ``reader()`` gives each consumer (dashboard, exporter) its
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import chdb
 import pandas as pd
+import pyarrow as pa
 
 from warehouse.client import Row, WarehouseError, WarehouseUrl, with_database
 
@@ -40,13 +40,20 @@ def _quoted(item: Any) -> str:
     return str(_param_value(item))
 
 
-def rows_frame(columns: Sequence[str], rows: Sequence[Row]) -> pd.DataFrame:
-    """Rows as columns; times as naive UTC, which chDB stores unchanged in DateTime('UTC')."""
-    frame = pd.DataFrame({c: [row[c] for row in rows] for c in columns})
-    for column in columns:
-        if isinstance(rows[0][column], dt.datetime):
-            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
-    return frame
+def rows_table(columns: Sequence[str], rows: Sequence[Row]) -> pa.Table:
+    """Rows as an Arrow table, which chDB reads in place. Times become UTC timestamps,
+    which chDB stores unchanged in DateTime('UTC') (a time without zone is taken as UTC)."""
+    return pa.table({column: _arrow_column([row[column] for row in rows])
+                     for column in columns})
+
+
+def _arrow_column(values: list[Any]) -> pa.Array:
+    if isinstance(values[0], dt.datetime):
+        return pa.array(values, type=pa.timestamp("s", tz="UTC"))
+    array = pa.array(values)
+    if pa.types.is_list(array.type) and pa.types.is_null(array.type.value_type):
+        return array.cast(pa.list_(pa.string()))  # only empty lists: no element type to infer
+    return array
 
 
 class ChdbWarehouse:
@@ -79,28 +86,12 @@ class ChdbWarehouse:
         statement = with_database(f"INSERT INTO $db.{table} ({', '.join(columns)})",
                                   self.database)
         try:
-            if any(isinstance(rows[0][c], list | tuple) for c in columns):
-                self._insert_json(statement, columns, rows)
-            else:
-                self._insert_frame(statement, columns, rows)
+            arrow = rows_table(columns, rows)  # noqa: F841 - read by name by Python(arrow)
+            with self._lock:
+                self._conn.query(f"{statement} SELECT {', '.join(columns)} FROM Python(arrow)")
         except Exception as exc:
             raise WarehouseError(f"chDB insert into {table}: {exc}") from exc
         return len(rows)
-
-    def _insert_frame(self, statement: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
-        """Scalar columns: chDB reads a DataFrame in place (about 2x faster than JSON text)."""
-        frame = rows_frame(columns, rows)  # noqa: F841 - read by name by Python(frame)
-        with self._lock:
-            self._conn.query(f"{statement} SELECT {', '.join(columns)} FROM Python(frame)")
-
-    def _insert_json(self, statement: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
-        """Array columns: as JSON text, which chDB parses into arrays reliably."""
-        body = "".join(json.dumps({c: row[c] for c in columns}, default=_json_value,
-                                  ensure_ascii=False) + "\n" for row in rows)
-        with self._lock:
-            with self._conn.send_insert(statement, "JSONEachRow") as inserter:
-                inserter.append(body)
-                inserter.finish()  # its row count includes materialized-view rows
 
     def reader(self) -> ChdbWarehouse:
         return ChdbWarehouse(self._spec, self.url)

@@ -67,6 +67,25 @@ def test_a_written_day_reads_back_as_the_messages_sent():
     assert list(read_messages(day.path)) == list(day.day.messages())
 
 
+def test_a_line_not_in_the_simulators_compact_form_is_parsed_and_its_event_encoded(tmp_path):
+    path = tmp_path / "day.jsonl"
+    path.write_text(
+        '{"sent_at":"2026-03-15T06:00:00+05:00","topic":"saylau.turnout","key":"K1",'
+        '"value":{"kind": "turnout",  "note":"é"}}\n'
+        '\n'
+        '{"sent_at": "2026-03-15T06:00:01+05:00", "topic": "saylau.turnout", "key": "K2", '
+        '"value": {"kind": "turnout", "note": "\\u00e9"}}\n'
+        '{"sent_at":"2026-03-15T06:00:02+05:00","topic":"saylau.incidents","key":"K3",'
+        '"value":"{\\"kind\\": broken"}\n', encoding="utf-8")
+    messages = list(read_messages(path))
+    assert [(m.topic_suffix, m.key, m.sent_at.second) for m in messages] == [
+        ("turnout", "K1", 0), ("turnout", "K2", 1), ("incidents", "K3", 2)]
+    assert [m.value.decode() for m in messages] == [
+        '{"kind": "turnout",  "note":"é"}',  # the simulator's form: the text as written
+        '{"kind":"turnout","note":"é"}',
+        '{"kind": broken']
+
+
 def test_progress_bar_shows_share_count_and_rate():
     stream = io.StringIO()
     ticks = iter([0.0, 1.0, 2.0])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 
 import pytest
 
 from ingest.simulator import SimulatedMessage
-from streams.replay import read_ahead, simulated_batches
+from streams.replay import cyclic_gc_paused, read_ahead, simulated_batches
 
 T0 = dt.datetime(2026, 3, 15, 7, tzinfo=dt.UTC)
 
@@ -33,6 +34,21 @@ def test_read_ahead_keeps_order_and_raises_the_producers_error() -> None:
         for item in read_ahead(failing()):
             got.append(item)
     assert got == [1]
+
+
+def test_the_cyclic_gc_is_paused_inside_and_left_as_it_was_after() -> None:
+    assert gc.isenabled()
+    with pytest.raises(ValueError), cyclic_gc_paused():
+        assert not gc.isenabled()
+        raise ValueError("stop")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_leaving_read_ahead_early_stops_its_thread() -> None:
