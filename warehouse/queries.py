@@ -146,13 +146,12 @@ SELECT incident_id, station_id, region_code, category, severity, occurred_at,
 FROM (SELECT event_id AS incident_id, any(station_id) AS station_id,
              any(region_code) AS region_code, any(category) AS category,
              any(severity) AS severity, any(occurred_at) AS occurred_at
-      FROM (SELECT * FROM $db.events
-            WHERE kind = 'incident' AND occurred_at <= {as_of:DateTime})
+      FROM (SELECT * FROM $db.incident_reports WHERE occurred_at <= {as_of:DateTime})
       GROUP BY event_id) AS incident
 ANY LEFT JOIN (
       SELECT incident_id, argMax(verdict, occurred_at) AS verdict
-      FROM $db.events
-      WHERE kind = 'review' AND occurred_at <= {as_of:DateTime}
+      FROM $db.incident_reviews
+      WHERE occurred_at <= {as_of:DateTime}
       GROUP BY incident_id) AS review USING incident_id
 ORDER BY occurred_at, incident_id"""
 

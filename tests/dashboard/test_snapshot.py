@@ -29,13 +29,23 @@ REPORTING = [local(h) for h in (10, 12, 14, 16, 18, 20)]
 class CountingWarehouse:
     """The real warehouse, counting the queries it is asked (not a mock: it answers them)."""
 
-    def __init__(self, inner: Warehouse) -> None:
+    def __init__(self, inner: Warehouse, queries: Counter[str] | None = None,
+                 lock: threading.Lock | None = None) -> None:
         self.inner, self.database, self.url = inner, inner.database, inner.url
-        self.queries: Counter[str] = Counter()
+        self.queries: Counter[str] = Counter() if queries is None else queries
+        self._lock = threading.Lock() if lock is None else lock
 
     def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        self.queries[sql] += 1
+        with self._lock:
+            self.queries[sql] += 1
         return self.inner.query_df(sql, params)
+
+    def reader(self) -> CountingWarehouse:
+        """Another connection, counted with this one."""
+        return CountingWarehouse(self.inner.reader(), self.queries, self._lock)
+
+    def close(self) -> None:
+        self.inner.close()
 
     @property
     def total(self) -> int:
