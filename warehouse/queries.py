@@ -449,9 +449,8 @@ ORDER BY observer_id"""
 REGION_INCIDENTS = """
 SELECT event_id AS incident_id, any(station_id) AS station_id, any(category) AS category,
        any(severity) AS severity, any(occurred_at) AS occurred_at
-FROM (SELECT event_id, station_id, category, severity, occurred_at FROM $db.events
-      WHERE kind = 'incident' AND region_code = {region:String}
-            AND occurred_at <= {as_of:DateTime}) AS incident
+FROM (SELECT event_id, station_id, category, severity, occurred_at FROM $db.incident_reports
+      WHERE region_code = {region:String} AND occurred_at <= {as_of:DateTime}) AS incident
 GROUP BY event_id
 ORDER BY occurred_at, incident_id"""
 

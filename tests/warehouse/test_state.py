@@ -149,6 +149,15 @@ def test_incidents_read_from_their_own_tables_equal_the_archive_late_and_resent_
     earlier = queries.incidents(wh, dt.datetime.fromisoformat(at(10, 30)))
     assert earlier.set_index("incident_id")["status"].to_dict() == {
         late["event_id"]: "unverified", reviewed["event_id"]: "unverified"}
+    region = registry.set_index("station_id").loc[b, "region_code"]
+    region_archive = queries.REGION_INCIDENTS.replace(
+        "FROM $db.incident_reports\n      WHERE",
+        "FROM $db.events\n      WHERE kind = 'incident' AND")
+    assert "incident_reports" not in region_archive
+    in_region = queries.region_incidents(wh, region)
+    assert late["event_id"] in set(in_region["incident_id"])
+    assert in_region.equals(queries._as_ints(
+        wh.query_df(region_archive, {**queries._as_of(None), "region": region}), ["severity"]))
     before = queries.incidents(wh)
     for table in ("incident_reports", "incident_reviews"):
         wh.command(f"TRUNCATE TABLE $db.{table}")  # as if the archive predated them
