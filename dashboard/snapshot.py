@@ -77,7 +77,8 @@ def incidents_at_stations(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.Da
     # Pick the few stations out first, with Arrow's hash: pandas takes about a second to
     # index or match a million station ids, Arrow a tenth of that.
     columns = ["station_id", "region_code", "lat", "lon", "registered_voters"]
-    keep = pc.is_in(pa.array(state["station_id"]), value_set=pa.array(table.index))
+    ids = pa.array(state["station_id"])
+    keep = pc.is_in(ids, value_set=pa.array(table.index, type=ids.type))
     positions = state.loc[keep.to_numpy(zero_copy_only=False), columns]
     return positions.join(table, on="station_id", how="inner").reset_index(drop=True)
 
