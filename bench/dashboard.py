@@ -4,12 +4,17 @@ For each size (10,000 stations, then 1,000,000 stations and 10,000,000 events) i
 simulated day into the warehouse through the worker's pure batch path (``process_batch``
 then ``WarehouseSink``: validation, de-duplication, enrichment, the same rows the worker
 writes) and times, median of several runs after a warm-up, with and without ``as_of``:
-  wall    ``station_state`` + region summary + headline + rejected counts + latest time
-          (what dashboard/pages/wall.py's refresh does, figures left out);
+  wall    the wall's whole refresh, ``dashboard.snapshot.take_snapshot``: station state,
+          every incident with its review, turnout at the passed official reporting times,
+          alerts, rejected counts, latest event time, and the tables derived from them
+          (region summary, headline, incidents by category and region, stations with
+          incidents, coverage gaps, the content fingerprint); figures left out;
   region  one region's station states + the redeployment inputs (its observers' latest
           check events, its incidents) for the region with most stations.
 In the same run it copies the same archive rows into a throwaway PostgreSQL cluster
-(bench/postgres.py) with its best indexes and times SQL with the same meaning.
+(bench/postgres.py) with its best indexes and times SQL with the same meaning (its wall
+derives the same tables with the same functions), after checking that both stores give
+the same station states, turnout at the reporting times and incident counts.
 
 The large day is the first 10,000,000 messages, in sending order, of the simulated
 1,000,000-station day (the day up to the afternoon); the 10,000-station day is whole.
@@ -40,8 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench import postgres  # noqa: E402
-from dashboard.figures import headline, region_summary  # noqa: E402
-from dashboard.snapshot import reporting_moments, take_snapshot  # noqa: E402
+from dashboard.snapshot import Snapshot, reporting_moments, take_snapshot  # noqa: E402
 from saylau.settings import Settings, load_settings  # noqa: E402
 from saylau.simulation import read_messages, registry_for, simulate_to_file  # noqa: E402
 from streams.batch import REJECTED_COLUMNS, Message, RecentIds, process_batch  # noqa: E402
@@ -172,17 +176,6 @@ def median_ms(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def wall_refresh(warehouse: Warehouse, region_names: dict[str, str],
-                 as_of: dt.datetime | None) -> tuple:
-    """What the wall page's refresh callback asks of the warehouse, figures left out."""
-    state = station_state(warehouse, as_of)
-    summary = region_summary(state, region_names)
-    numbers = headline(state)
-    rejected = sum(queries.rejected_counts(warehouse).values())
-    latest = queries.latest_event_time(warehouse)
-    return summary, numbers, rejected, latest
-
-
 def region_refresh(warehouse: Warehouse, region: str, as_of: dt.datetime | None) -> tuple:
     """The region page: its stations' states and the redeployment inputs."""
     state = station_state(warehouse, as_of, region=region)
@@ -192,27 +185,34 @@ def region_refresh(warehouse: Warehouse, region: str, as_of: dt.datetime | None)
 
 
 def time_chdb(warehouse: Warehouse, region: str, as_of: dt.datetime,
-              runs: int) -> Timing:
+              moments: list[dt.datetime], runs: int) -> Timing:
     names = {region: region}
     return Timing(
-        wall_ms=median_ms(lambda: wall_refresh(warehouse, names, None), runs),
-        wall_as_of_ms=median_ms(lambda: wall_refresh(warehouse, names, as_of), runs),
+        wall_ms=median_ms(lambda: take_snapshot(warehouse, None, names, moments), runs),
+        wall_as_of_ms=median_ms(lambda: take_snapshot(warehouse, as_of, names, moments),
+                                runs),
         region_ms=median_ms(lambda: region_refresh(warehouse, region, None), runs),
         region_as_of_ms=median_ms(lambda: region_refresh(warehouse, region, as_of), runs))
 
 
 def time_postgres(database: postgres.Database, region: str, as_of: dt.datetime,
-                  runs: int) -> Timing:
+                  moments: list[dt.datetime], runs: int) -> Timing:
+    names = {region: region}
     return Timing(
-        wall_ms=median_ms(lambda: database.wall(None), runs),
-        wall_as_of_ms=median_ms(lambda: database.wall(as_of), runs),
+        wall_ms=median_ms(lambda: database.wall(None, moments, names), runs),
+        wall_as_of_ms=median_ms(lambda: database.wall(as_of, moments, names), runs),
         region_ms=median_ms(lambda: database.region(region, None), runs),
         region_as_of_ms=median_ms(lambda: database.region(region, as_of), runs))
 
 
 def check_same_answers(warehouse: Warehouse, database: postgres.Database, region: str,
-                       as_of: dt.datetime) -> None:
-    """Both stores must give the same station states, or the timings compare nothing."""
+                       as_of: dt.datetime, moments: list[dt.datetime]) -> None:
+    """Both stores must give the same answers, or the timings compare nothing: station
+    states, and the whole wall (turnout at the reporting times, incidents by category,
+    region and station, headline, region summary, coverage gaps)."""
+    for moment in (None, as_of):
+        check_same_wall(take_snapshot(warehouse, moment, {}, moments),
+                        database.wall(moment, moments, {}), moment)
     for moment in (None, as_of):
         ours = station_state(warehouse, moment).set_index("station_id").sort_index()
         theirs = database.station_state(moment).set_index("station_id").sort_index()
@@ -226,6 +226,34 @@ def check_same_answers(warehouse: Warehouse, database: postgres.Database, region
     if len(ours_obs) != len(theirs_obs):
         raise SystemExit(f"observers of {region}: chDB {len(ours_obs)}, "
                          f"PostgreSQL {len(theirs_obs)}")
+
+
+def check_same_wall(ours: Snapshot, theirs: Snapshot, moment: dt.datetime | None) -> None:
+    def same(name: str, a: pd.DataFrame, b: pd.DataFrame, key: list[str] | None) -> None:
+        if key:
+            a = a.sort_values(key, ignore_index=True)
+            b = b.sort_values(key, ignore_index=True)
+        a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+        if a.shape != b.shape or not (a.astype(str).to_numpy() == b.astype(str).to_numpy()).all():
+            raise SystemExit(f"PostgreSQL and chDB disagree on the wall's {name} as of "
+                             f"{moment}:\n{a.head(8)}\n{b.head(8)}")
+
+    if ours.latest != theirs.latest or ours.rejected != theirs.rejected \
+            or ours.headline != theirs.headline:
+        raise SystemExit(f"PostgreSQL and chDB disagree as of {moment}: latest "
+                         f"{ours.latest} / {theirs.latest}, rejected {ours.rejected} / "
+                         f"{theirs.rejected}, headline {ours.headline} / {theirs.headline}")
+    same("turnout at the reporting times", ours.reporting, theirs.reporting, None)
+    same("incidents by category", ours.incidents_by_category.reset_index(),
+         theirs.incidents_by_category.reset_index(), ["category"])
+    same("incident density", ours.density, theirs.density, ["region_code"])
+    same("stations with incidents", ours.incident_stations, theirs.incident_stations,
+         ["station_id"])
+    same("incident ids", ours.incidents[["incident_id", "status"]],
+         theirs.incidents[["incident_id", "status"]], ["incident_id"])
+    same("region summary", ours.summary, theirs.summary, None)
+    same("coverage gaps", ours.gaps, theirs.gaps, ["region_code"])
+    same("alerts", ours.alerts[["alert_id"]], theirs.alerts[["alert_id"]], None)
 
 
 def run_size(settings: Settings, stations: int, limit: int | None, runs: int,
@@ -242,24 +270,24 @@ def run_size(settings: Settings, stations: int, limit: int | None, runs: int,
         print(f"{stations:,} stations, {events:,} events in chDB; region page: {region} "
               f"({int((registry['region_code'] == region).sum()):,} stations); "
               f"as_of = latest - 3 h = {as_of:%H:%M} UTC", flush=True)
-        ours = time_chdb(warehouse, region, as_of, runs)
-        print(f"  chDB       wall {ours.wall_ms:7.0f} ms (as_of {ours.wall_as_of_ms:7.0f} ms)  "
-              f"region {ours.region_ms:7.0f} ms (as_of {ours.region_as_of_ms:7.0f} ms)",
-              flush=True)
         moments = reporting_moments(settings)
-        snapshot_ms = median_ms(lambda: take_snapshot(warehouse, None, {}, moments), runs)
-        print(f"  chDB       whole wall snapshot (dashboard/snapshot.py take_snapshot: also "
-              f"incidents, alerts, turnout at the reporting times) {snapshot_ms:.0f} ms",
-              flush=True)
-        theirs = None
+        passed = sum(m <= latest for m in moments)
+        print(f"  reporting times passed: {passed} of {len(moments)}", flush=True)
+        theirs, database = None, None
         if pg is not None:
             database = pg.database(f"day_{stations}_{limit or 'all'}_{postgres.SCHEMA_TAG}",
                                    lambda db: load_postgres(db, registry, rows))
-            check_same_answers(warehouse, database, region, as_of)
-            theirs = time_postgres(database, region, as_of, runs)
+            check_same_answers(warehouse, database, region, as_of, moments)
+            print("  PostgreSQL and chDB give the same wall (now and as_of)", flush=True)
+        ours = time_chdb(warehouse, region, as_of, moments, runs)
+        print(f"  chDB       wall {ours.wall_ms:7.0f} ms (as_of {ours.wall_as_of_ms:7.0f} ms)  "
+              f"region {ours.region_ms:7.0f} ms (as_of {ours.region_as_of_ms:7.0f} ms)  "
+              f"[{machine()}]", flush=True)
+        if database is not None:
+            theirs = time_postgres(database, region, as_of, moments, runs)
             print(f"  PostgreSQL wall {theirs.wall_ms:7.0f} ms (as_of "
                   f"{theirs.wall_as_of_ms:7.0f} ms)  region {theirs.region_ms:7.0f} ms "
-                  f"(as_of {theirs.region_as_of_ms:7.0f} ms)", flush=True)
+                  f"(as_of {theirs.region_as_of_ms:7.0f} ms)  [{machine()}]", flush=True)
             database.close()
     finally:
         warehouse.close()

@@ -6,7 +6,10 @@ Debian. As root, the server runs as the `postgres` user (it refuses to run as ro
 
 The queries mean what warehouse/queries.py's do: the latest turnout report per station and
 source, each observer's latest check event, the latest assignment, all as of a moment,
-ties in time going to the larger value. PostgreSQL gets its best plain indexes for them:
+ties in time going to the larger value; every incident with its latest review; each
+station's latest turnout report at each reporting time; the alerts that hold. ``wall``
+derives the wall's tables from those answers with the dashboard's own pure functions, as
+``dashboard.snapshot.take_snapshot`` does. PostgreSQL gets its best plain indexes for them:
 partial B-trees per kind that hold every column the query reads, in the order DISTINCT ON
 wants them (index-only scans after VACUUM), an index on event time, the registry by
 region. No materialised latest-state table: that would answer another question.
@@ -28,6 +31,15 @@ import pandas as pd
 import psycopg
 
 from dashboard.figures import headline, region_summary
+from dashboard.snapshot import (
+    Snapshot,
+    content_version,
+    coverage_gap_summary,
+    incident_density_by_region,
+    incident_matrix,
+    incidents_at_stations,
+    reporting_turnout,
+)
 from infra.broker import free_port
 from warehouse.state import assemble
 
@@ -70,6 +82,24 @@ CREATE INDEX events_incident_region ON events (region_code, occurred_at)
 CREATE INDEX events_time ON events (occurred_at);
 CREATE INDEX rejected_reason ON rejected (reason);
 """
+
+# Added after SCHEMA_TAG v1 was loaded: created where missing, so a loaded database is
+# kept (the alerts table is empty, as the bench's warehouse's: no alert rules run here).
+EXTRA_TABLES = """
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id text NOT NULL, kind text NOT NULL, region_code text NOT NULL,
+    station_id text NOT NULL, occurred_at timestamptz NOT NULL,
+    raised_at timestamptz NOT NULL, active smallint NOT NULL, version bigint NOT NULL,
+    value float8 NOT NULL, threshold float8 NOT NULL, detail text NOT NULL);
+"""
+EXTRA_INDEXES = {
+    "events_incident_all": """CREATE INDEX events_incident_all ON events (event_id)
+        INCLUDE (station_id, region_code, category, severity, occurred_at)
+        WHERE kind = 'incident'""",
+    "events_review_latest": """CREATE INDEX events_review_latest ON events
+        (incident_id, occurred_at DESC) INCLUDE (verdict) WHERE kind = 'review'""",
+    "alerts_latest": "CREATE INDEX alerts_latest ON alerts (alert_id, version DESC)",
+}
 
 STATUS = "CASE WHEN kind = 'checkin' THEN kind ELSE kind || ':' || reason END"
 RANK = "CASE WHEN kind = 'checkin' THEN 0 WHEN reason = 'removed' THEN 2 ELSE 1 END"
@@ -125,6 +155,33 @@ SELECT event_id AS incident_id, min(station_id) AS station_id, min(category) AS 
 FROM events
 WHERE kind = 'incident' AND region_code = %(region)s AND occurred_at <= %(as_of)s
 GROUP BY event_id ORDER BY 5, 1"""
+
+# Every incident (each once) with its latest review's verdict as of a moment.
+ALL_INCIDENTS = """
+SELECT i.incident_id, i.station_id, i.region_code, i.category, i.severity, i.occurred_at,
+       CASE WHEN coalesce(r.verdict, '') = '' THEN 'unverified' ELSE r.verdict END AS status
+FROM (SELECT DISTINCT ON (event_id) event_id AS incident_id, station_id, region_code,
+             category, severity, occurred_at
+      FROM events WHERE kind = 'incident' AND occurred_at <= %(as_of)s
+      ORDER BY event_id) AS i
+LEFT JOIN (SELECT DISTINCT ON (incident_id) incident_id, verdict
+           FROM events WHERE kind = 'review' AND occurred_at <= %(as_of)s
+           ORDER BY incident_id, occurred_at DESC) AS r USING (incident_id)
+ORDER BY i.occurred_at, i.incident_id"""
+
+# National ballots per source at one moment: each station's latest report by then.
+TURNOUT_AT = """
+SELECT source, sum(ballots_issued) AS ballots, count(*) AS stations
+FROM (SELECT DISTINCT ON (station_id, source) station_id, source, ballots_issued
+      FROM events WHERE kind = 'turnout' AND occurred_at <= %(moment)s
+      ORDER BY station_id, source, occurred_at DESC, ballots_issued DESC) AS latest
+GROUP BY source"""
+
+ALERTS = """
+SELECT alert_id, kind, region_code, station_id, occurred_at, value, threshold, detail
+FROM (SELECT DISTINCT ON (alert_id) * FROM alerts ORDER BY alert_id, version DESC) AS a
+WHERE active = 1 AND occurred_at <= %(as_of)s
+ORDER BY occurred_at, alert_id"""
 
 REJECTED = "SELECT reason, count(*) FROM rejected GROUP BY reason ORDER BY reason"
 LATEST = "SELECT max(occurred_at) FROM events"
@@ -208,7 +265,9 @@ class Cluster:
                 load(database)
                 database.finish_load()
                 return database
-        return Database(self.connect(name))
+        database = Database(self.connect(name))
+        database.add_extras()
+        return database
 
 
 def _is_complete(cluster: Cluster, name: str) -> bool:
@@ -234,10 +293,27 @@ class Database:
     def finish_load(self) -> None:
         started = time.perf_counter()
         self.conn.execute(INDEXES)
+        self.conn.execute(EXTRA_TABLES)
+        for sql in EXTRA_INDEXES.values():
+            self.conn.execute(sql)
         self.conn.execute("VACUUM ANALYZE")  # visibility map: index-only scans
         self.conn.execute("CREATE TABLE load_complete ()")
         print(f"PostgreSQL indexes and VACUUM ANALYZE in {time.perf_counter() - started:.0f} s",
               flush=True)
+
+    def add_extras(self) -> None:
+        """Tables and indexes added since the database was loaded, where missing."""
+        self.conn.execute(EXTRA_TABLES)
+        present = {row[0] for row in self.conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'").fetchall()}
+        missing = [sql for name, sql in EXTRA_INDEXES.items() if name not in present]
+        if missing:
+            started = time.perf_counter()
+            for sql in missing:
+                self.conn.execute(sql)
+            self.conn.execute("VACUUM ANALYZE")
+            print(f"PostgreSQL: {len(missing)} more indexes in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
 
     def close(self) -> None:
         self.conn.close()
@@ -264,14 +340,54 @@ class Database:
         frame = self.frame(sql, {"as_of": as_of or END_OF_TIME, "region": region})
         return assemble(frame)
 
-    def wall(self, as_of: dt.datetime | None) -> tuple:
-        state = self.station_state(as_of)
-        summary = region_summary(state, {})
-        numbers = headline(state)
-        rejected = sum(count for _reason, count in self.conn.execute(REJECTED).fetchall())
+    def incidents(self, as_of: dt.datetime | None) -> pd.DataFrame:
+        frame = self.frame(ALL_INCIDENTS, {"as_of": as_of or END_OF_TIME})
+        frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+        return frame
+
+    def turnout_at_moments(self, moments: list[dt.datetime],
+                           as_of: dt.datetime | None) -> pd.DataFrame:
+        """As ``queries.turnout_at_moments``: source, moment, ballots, stations."""
+        rows = []
+        for moment in moments:
+            bound = min(moment, as_of) if as_of is not None else moment
+            for source, ballots, stations in self.conn.execute(
+                    TURNOUT_AT, {"moment": bound}).fetchall():
+                rows.append((source, pd.Timestamp(moment).tz_convert("UTC"), int(ballots),
+                             int(stations)))
+        frame = pd.DataFrame(rows, columns=["source", "moment", "ballots", "stations"])
+        return frame.sort_values(["moment", "source"], ignore_index=True)
+
+    def latest_event_time(self) -> dt.datetime | None:
         row = self.conn.execute(LATEST).fetchone()
-        latest = row[0] if row else None
-        return summary, numbers, rejected, latest
+        return row[0] if row else None
+
+    def wall(self, as_of: dt.datetime | None, moments: list[dt.datetime],
+             region_names: dict[str, str]) -> Snapshot:
+        """What ``take_snapshot`` reads and derives, from PostgreSQL."""
+        newest = self.latest_event_time()
+        latest = as_of if as_of is not None and (newest is None or as_of < newest) else newest
+        passed = [m for m in moments if latest is not None and m <= latest]
+        state = self.station_state(as_of)
+        incidents = self.incidents(as_of)
+        at_moments = self.turnout_at_moments(passed, as_of)
+        alerts = self.frame(ALERTS, {"as_of": as_of or END_OF_TIME})
+        rejected = sum(count for _reason, count in self.conn.execute(REJECTED).fetchall())
+        reporting = reporting_turnout(at_moments, moments,
+                                      int(state["registered_voters"].sum()), latest)
+        stations = state[["ballots", "ballots_official", "covered", "removed"]].assign(
+            en_route=state["coverage"] == "en_route", voters=state["registered_voters"])
+        version = content_version(latest, [stations, incidents[["incident_id", "status"]],
+                                           alerts[["alert_id", "detail"]], reporting],
+                                  rejected)
+        return Snapshot(
+            as_of=as_of, latest=latest, state=state,
+            summary=region_summary(state, region_names), headline=headline(state),
+            incidents=incidents, incidents_by_category=incident_matrix(incidents),
+            density=incident_density_by_region(incidents, state),
+            incident_stations=incidents_at_stations(incidents, state),
+            gaps=coverage_gap_summary(state), alerts=alerts, reporting=reporting,
+            rejected=rejected, version=version)
 
     def region(self, region: str, as_of: dt.datetime | None) -> tuple:
         params = {"as_of": as_of or END_OF_TIME, "region": region}

@@ -137,6 +137,38 @@ SELECT region_code, occurred_at, event_id
 FROM $db.events
 WHERE kind = 'incident';
 
+-- Incident reports and their reviews, narrow copies kept as events arrive: the wall reads
+-- every incident as of a moment, and in the archive (keyed by station) the two kinds
+-- would take a scan of every event. A resent event lands twice until a merge: readers
+-- GROUP BY event_id as in the archive.
+CREATE TABLE IF NOT EXISTS $db.incident_reports (
+    event_id String,
+    station_id String,
+    region_code String,
+    category String,
+    severity UInt8,
+    occurred_at DateTime('UTC')
+) ENGINE = ReplacingMergeTree()
+ORDER BY (occurred_at, event_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.incident_reports_mv TO $db.incident_reports AS
+SELECT event_id, station_id, region_code, category, severity, occurred_at
+FROM $db.events
+WHERE kind = 'incident';
+
+CREATE TABLE IF NOT EXISTS $db.incident_reviews (
+    incident_id String,
+    occurred_at DateTime('UTC'),
+    event_id String,
+    verdict String
+) ENGINE = ReplacingMergeTree()
+ORDER BY (incident_id, occurred_at, event_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS $db.incident_reviews_mv TO $db.incident_reviews AS
+SELECT incident_id, occurred_at, event_id, verdict
+FROM $db.events
+WHERE kind = 'review';
+
 -- Alerts raised by the worker. alert_id is derived from what the alert is about, and an
 -- alert is re-computed whenever a report that could change it arrives; the newest
 -- version says whether it holds (active = 1) or was withdrawn by later evidence.
@@ -248,3 +280,13 @@ INSERT INTO $db.assignment_times
 SELECT target_station_id, occurred_at, event_id
 FROM $db.events
 WHERE kind = 'assignment' AND (SELECT count() FROM $db.assignment_times) = 0;
+
+INSERT INTO $db.incident_reports
+SELECT event_id, station_id, region_code, category, severity, occurred_at
+FROM $db.events
+WHERE kind = 'incident' AND (SELECT count() FROM $db.incident_reports) = 0;
+
+INSERT INTO $db.incident_reviews
+SELECT incident_id, occurred_at, event_id, verdict
+FROM $db.events
+WHERE kind = 'review' AND (SELECT count() FROM $db.incident_reviews) = 0;

@@ -16,6 +16,7 @@ from dashboard.snapshot import (
     Snapshot,
     SnapshotCache,
     incident_matrix,
+    incidents_at_stations,
     reporting_turnout,
     take_snapshot,
 )
@@ -29,13 +30,23 @@ REPORTING = [local(h) for h in (10, 12, 14, 16, 18, 20)]
 class CountingWarehouse:
     """The real warehouse, counting the queries it is asked (not a mock: it answers them)."""
 
-    def __init__(self, inner: Warehouse) -> None:
+    def __init__(self, inner: Warehouse, queries: Counter[str] | None = None,
+                 lock: threading.Lock | None = None) -> None:
         self.inner, self.database, self.url = inner, inner.database, inner.url
-        self.queries: Counter[str] = Counter()
+        self.queries: Counter[str] = Counter() if queries is None else queries
+        self._lock = threading.Lock() if lock is None else lock
 
     def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        self.queries[sql] += 1
+        with self._lock:
+            self.queries[sql] += 1
         return self.inner.query_df(sql, params)
+
+    def reader(self) -> CountingWarehouse:
+        """Another connection, counted with this one."""
+        return CountingWarehouse(self.inner.reader(), self.queries, self._lock)
+
+    def close(self) -> None:
+        self.inner.close()
 
     @property
     def total(self) -> int:
@@ -63,6 +74,19 @@ def test_incident_matrix_counts_verified_and_unverified_but_not_rejected():
                                         "duplicate": 0, "counted": 2}
     assert table.loc["b", "counted"] == 1
     assert table.index.tolist() == ["a", "b"]  # most counted first
+
+
+def test_incident_stations_are_the_stations_with_counted_incidents_in_state_order():
+    state = pd.DataFrame({"station_id": ["s3", "s1", "s2"], "region_code": ["r", "r", "q"],
+                          "lat": [1.0, 2.0, 3.0], "lon": [4.0, 5.0, 6.0],
+                          "registered_voters": [10, 20, 30]})
+    incidents = pd.DataFrame({"station_id": ["s2", "s1", "s2", "s3"],
+                              "status": ["verified", "unverified", "unverified", "rejected"]})
+    table = incidents_at_stations(incidents, state)
+    assert table["station_id"].tolist() == ["s1", "s2"]
+    assert table[["verified", "unverified"]].to_numpy().tolist() == [[0, 1], [1, 1]]
+    assert incidents_at_stations(incidents[incidents["status"] == "rejected"], state).empty
+    assert incidents_at_stations(incidents.head(0), state).empty
 
 
 def test_reporting_turnout_marks_times_not_yet_reached():

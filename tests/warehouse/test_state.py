@@ -120,3 +120,47 @@ def test_turnout_at_the_reporting_moments_is_each_stations_latest_report_then(da
     earlier = queries.turnout_at_moments(wh, moments, as_of=moment(11))
     assert earlier["ballots"].tolist() == [100, 100, 100, 100]
     assert queries.turnout_at_moments(wh, []).empty
+
+
+def test_incidents_read_from_their_own_tables_equal_the_archive_late_and_resent_too(
+        day) -> None:
+    wh, registry, (a, b, _c, _d) = day
+    late = event("incident", b, at(9), "obs-2", category="carousel_voting", severity=3,
+                 description="seen at nine, sent at noon")
+    reviewed = event("incident", a, at(10), "obs-1", category="vote_buying", severity=2,
+                     description="cash at the door")
+    store(wh, registry, [reviewed, event("review", a, at(11), "hq-1", reviewer_id="hq-1",
+                                         incident_id=reviewed["event_id"],
+                                         verdict="verified")])
+    store(wh, registry, [late])
+    store(wh, registry, [late])  # resent: stored twice until a merge, counted once
+    archive = queries.INCIDENTS.replace(
+        "$db.incident_reports WHERE", "$db.events WHERE kind = 'incident' AND").replace(
+        "FROM $db.incident_reviews\n      WHERE",
+        "FROM $db.events\n      WHERE kind = 'review' AND")
+    assert "incident_reports" not in archive and "incident_reviews" not in archive
+    for moment in (None, dt.datetime.fromisoformat(at(10, 30))):
+        ours = queries.incidents(wh, moment)
+        assert ours.equals(queries._as_ints(wh.query_df(archive, queries._as_of(moment)),
+                                            ["severity"]))
+    now = queries.incidents(wh).set_index("incident_id")
+    assert now["status"].to_dict() == {late["event_id"]: "unverified",
+                                       reviewed["event_id"]: "verified"}
+    earlier = queries.incidents(wh, dt.datetime.fromisoformat(at(10, 30)))
+    assert earlier.set_index("incident_id")["status"].to_dict() == {
+        late["event_id"]: "unverified", reviewed["event_id"]: "unverified"}
+    region = registry.set_index("station_id").loc[b, "region_code"]
+    region_archive = queries.REGION_INCIDENTS.replace(
+        "FROM $db.incident_reports\n      WHERE",
+        "FROM $db.events\n      WHERE kind = 'incident' AND")
+    assert "incident_reports" not in region_archive
+    in_region = queries.region_incidents(wh, region)
+    assert late["event_id"] in set(in_region["incident_id"])
+    assert in_region.equals(queries._as_ints(
+        wh.query_df(region_archive, {**queries._as_of(None), "region": region}), ["severity"]))
+    before = queries.incidents(wh)
+    for table in ("incident_reports", "incident_reviews"):
+        wh.command(f"TRUNCATE TABLE $db.{table}")  # as if the archive predated them
+    create_schema(wh)
+    create_schema(wh)  # a second start-up changes nothing
+    assert queries.incidents(wh).equals(before)
