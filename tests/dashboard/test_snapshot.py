@@ -18,6 +18,7 @@ from dashboard.snapshot import (
     incident_matrix,
     incidents_at_stations,
     reporting_turnout,
+    stations_fingerprint,
     take_snapshot,
 )
 from tests.dashboard.wall_day import HOT_REGION, build_day, load_day, local
@@ -204,3 +205,13 @@ def test_panels_built_from_a_snapshot_are_built_once(day_warehouse):
     first = snap.built("wall", lambda: builds.append(1) or object())
     assert snap.built("wall", lambda: builds.append(1) or object()) is first
     assert builds == [1]
+
+
+def test_the_stations_fingerprint_ignores_the_order_and_sees_any_change():
+    hashes = pd.Series([2**64 - 1, 12345, 2**63 + 7], dtype="uint64")
+    one = stations_fingerprint(hashes)
+    assert one.equals(stations_fingerprint(hashes.iloc[::-1].reset_index(drop=True)))
+    assert not one.equals(stations_fingerprint(pd.Series([2**64 - 1, 12346, 2**63 + 7],
+                                                         dtype="uint64")))
+    assert not one.equals(stations_fingerprint(hashes.iloc[:2]))
+    assert int(one["sum"][0]) == (2**64 - 1 + 12345 + 2**63 + 7) % 2**64

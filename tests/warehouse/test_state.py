@@ -164,3 +164,18 @@ def test_incidents_read_from_their_own_tables_equal_the_archive_late_and_resent_
     create_schema(wh)
     create_schema(wh)  # a second start-up changes nothing
     assert queries.incidents(wh).equals(before)
+
+
+def test_unordered_state_is_the_same_state_with_a_fingerprint_per_station(day) -> None:
+    wh, registry, (a, _b, _c, _d) = day
+    for as_of in (None, dt.datetime.fromisoformat(at(10, 30))):
+        ordered = station_state(wh, as_of)
+        unordered = station_state(wh, as_of, ordered=False)
+        assert by_id(unordered.drop(columns="fingerprint")).equals(by_id(ordered))
+        assert unordered["fingerprint"].nunique() == len(unordered)
+    before = station_state(wh, ordered=False).set_index("station_id")["fingerprint"]
+    store(wh, registry, [event("turnout", a, at(13), "obs-1", ballots_issued=300,
+                               source="observer_count")])
+    after = station_state(wh, ordered=False).set_index("station_id")["fingerprint"]
+    changed = after.sort_index() != before.sort_index()
+    assert list(changed[changed].index) == [a]
