@@ -129,8 +129,8 @@ SELECT station_id,
        toUInt32(bitAnd(maxIf(toUInt64(occurred_at) * 4294967296 + ballots_issued,
                              source = 'official'), 4294967295)) AS ballots_official,
        max(occurred_at) AS turnout_at
-FROM $db.events
-WHERE kind = 'turnout' AND occurred_at <= {{as_of:DateTime}} {stations}
+FROM $db.turnout_reports
+WHERE occurred_at <= {{as_of:DateTime}} {stations}
 GROUP BY station_id"""
 
 PRESENCE_NOW = """
@@ -484,7 +484,7 @@ def region_incidents(wh: Warehouse, region: str,
 
 # --- Dashboard pages: national turnout at the reporting times, one station's story --------
 
-# One pass over the archive for every moment (an ARRAY JOIN would multiply the rows by the
+# One pass over the turnout reports for every moment (an ARRAY JOIN would multiply the rows by the
 # moments): per station the latest report of each source up to each moment, ties in time to
 # the larger count as in station_state. The report's ordering key (time, then count) holds
 # its count in the low 32 bits, so the newest key up to a moment (a plain maxIf, three times
@@ -495,8 +495,8 @@ SELECT {totals}
 FROM (SELECT {per_station}
       FROM (SELECT station_id, source, toUInt32(occurred_at) AS at,
                    toUInt64(occurred_at) * 4294967296 + ballots_issued AS newest
-            FROM $db.events
-            WHERE kind = 'turnout' AND occurred_at <= {{as_of:DateTime}})
+            FROM $db.turnout_reports
+            WHERE occurred_at <= {{as_of:DateTime}})
       GROUP BY station_id) AS per_station"""
 TURNOUT_SOURCES = ("observer_count", "official")
 

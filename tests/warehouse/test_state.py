@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from geo.registry import synthetic_registry
@@ -179,3 +180,38 @@ def test_unordered_state_is_the_same_state_with_a_fingerprint_per_station(day) -
     after = station_state(wh, ordered=False).set_index("station_id")["fingerprint"]
     changed = after.sort_index() != before.sort_index()
     assert list(changed[changed].index) == [a]
+
+
+def test_turnout_read_from_its_own_table_equals_the_archive_late_and_resent_too(day) -> None:
+    wh, registry, (a, b, _c, _d) = day
+    late = event("turnout", b, at(9, 30), "obs-2", ballots_issued=40,
+                 source="observer_count")
+    store(wh, registry, [late])
+    store(wh, registry, [late])  # resent: stored twice until a merge, counted once
+    store(wh, registry, [event("turnout", a, at(11), "obs-1", ballots_issued=180,
+                               source="observer_count")])  # between two earlier reports
+    moments = [dt.datetime.fromisoformat(at(hour)).astimezone(dt.UTC) for hour in (10, 11, 12)]
+    narrow = "$db.turnout_reports\n            WHERE"
+    assert narrow in queries.TURNOUT_AT_MOMENTS
+    archive_sql = queries.TURNOUT_AT_MOMENTS.replace(
+        narrow, "$db.events\n            WHERE kind = 'turnout' AND")
+    ours = {as_of: queries.turnout_at_moments(wh, moments, as_of)
+            for as_of in (None, moments[1])}
+    states = {as_of: by_id(station_state(wh, as_of)) for as_of in (moments[0], moments[1])}
+    original = queries.TURNOUT_AT_MOMENTS
+    try:
+        queries.TURNOUT_AT_MOMENTS = archive_sql
+        for as_of, frame in ours.items():
+            assert frame.equals(queries.turnout_at_moments(wh, moments, as_of))
+    finally:
+        queries.TURNOUT_AT_MOMENTS = original
+    at_eleven = ours[None].set_index(["source", "moment"])["ballots"]
+    assert at_eleven[("observer_count", pd.Timestamp(moments[1]))] == 180 + 40  # a, b
+    for table in ("turnout_reports",):
+        wh.command(f"TRUNCATE TABLE $db.{table}")  # as if the archive predated it
+    create_schema(wh)
+    create_schema(wh)  # a second start-up changes nothing
+    for as_of, frame in ours.items():
+        assert queries.turnout_at_moments(wh, moments, as_of).equals(frame)
+    for as_of, state in states.items():
+        assert by_id(station_state(wh, as_of)).equals(state)
