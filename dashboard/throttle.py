@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 ADDRESS_FACTOR = 10
 MAX_KEYS = 100_000  # beyond this many addresses and names, the stalest are forgotten
+MAX_NAME = 200  # characters of a typed user name kept as a key (a form may send megabytes)
 
 
 class LoginThrottle:
@@ -34,20 +35,20 @@ class LoginThrottle:
         """How long logins for ``username`` from ``address`` must wait; 0 = go ahead."""
         now = self._clock()
         with self._lock:
-            return max(self._wait(("name", address, username), self.max_failures, now),
+            return max(self._wait(_name_key(address, username), self.max_failures, now),
                        self._wait(("address", address), self.max_failures * ADDRESS_FACTOR,
                                   now))
 
     def failed(self, address: str, username: str) -> None:
         now = self._clock()
         with self._lock:
-            for key in (("name", address, username), ("address", address)):
+            for key in (_name_key(address, username), ("address", address)):
                 self._failures.setdefault(key, deque()).append(now)
             self._forget_stalest()
 
     def succeeded(self, address: str, username: str) -> None:
         with self._lock:
-            self._failures.pop(("name", address, username), None)
+            self._failures.pop(_name_key(address, username), None)
 
     def _wait(self, key: tuple[str, ...], limit: int, now: float) -> float:
         times = self._failures.get(key)
@@ -67,6 +68,10 @@ class LoginThrottle:
             by_age = sorted(self._failures, key=lambda key: self._failures[key][-1])
             for key in by_age[: len(self._failures) - MAX_KEYS]:
                 del self._failures[key]
+
+
+def _name_key(address: str, username: str) -> tuple[str, ...]:
+    return ("name", address, username[:MAX_NAME])
 
 
 def minutes_text(seconds: float) -> str:

@@ -55,6 +55,13 @@ def test_many_names_from_one_address_wait_too(clock: Clock):
     assert throttle.wait_seconds("10.0.0.2", "a-new-name") == 0
 
 
+def test_a_huge_typed_name_is_kept_short(clock: Clock):
+    throttle = LoginThrottle(1, 600, clock)
+    throttle.failed("10.0.0.1", "x" * 1_000_000)
+    assert throttle.wait_seconds("10.0.0.1", "x" * 1_000_001) > 0  # the same first 200
+    assert max(len(part) for key in throttle._failures for part in key) <= 200
+
+
 def test_a_successful_login_clears_its_name(clock: Clock):
     throttle = LoginThrottle(3, 600, clock)
     for _ in range(2):

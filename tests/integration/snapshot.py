@@ -31,6 +31,22 @@ TABLES = {
               "argMax(occurred_at, version) AS occurred_at, argMax(value, version) AS value, "
               "argMax(detail, version) AS detail FROM $db.alerts GROUP BY alert_id "
               "HAVING argMax(active, version) = 1 ORDER BY alert_id",
+    # Kept by materialized views from the archive; a resent event lands twice until a merge.
+    "turnout_latest": "SELECT station_id, argMaxMerge(observer_count_latest) AS observer, "
+                      "argMaxMerge(official_latest) AS official, maxMerge(reported_max) AS at "
+                      "FROM $db.turnout_latest GROUP BY station_id ORDER BY station_id",
+    "observer_latest": "SELECT station_id, observer_id, argMaxMerge(status_latest) AS status, "
+                       "maxMerge(changed_max) AS at FROM $db.observer_latest "
+                       "GROUP BY station_id, observer_id ORDER BY station_id, observer_id",
+    "assignment_times": "SELECT DISTINCT target_station_id, occurred_at, event_id "
+                        "FROM $db.assignment_times ORDER BY event_id",
+    "incident_reports": "SELECT DISTINCT event_id, station_id, region_code, category, severity, "
+                        "occurred_at FROM $db.incident_reports ORDER BY event_id",
+    "incident_reviews": "SELECT DISTINCT incident_id, occurred_at, event_id, verdict "
+                        "FROM $db.incident_reviews ORDER BY event_id",
+    "turnout_reports": "SELECT DISTINCT station_id, source, occurred_at, ballots_issued "
+                       "FROM $db.turnout_reports "
+                       "ORDER BY station_id, source, occurred_at, ballots_issued",
 }
 
 

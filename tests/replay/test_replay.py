@@ -114,7 +114,8 @@ def test_replays_from_kafka_archive_and_file_equal_the_live_run(
     extra = {"stations": STATIONS, "received": RECEIVED, "rejected_at": REJECTED_AT}
     live = read(warehouse_url, extra)
     for name in ("events", "rejected", "protocols", "exitpolls", "turnout_15m",
-                 "incidents_15m", "alerts", "stations"):
+                 "incidents_15m", "alerts", "stations", "turnout_latest", "observer_latest",
+                 "incident_reports", "turnout_reports"):
         assert len(live[name]) > 0, f"the live run left {name} empty: the test would prove nothing"
     assert set(live["alerts"]["kind"]) >= {"station_uncovered", "protocol_mismatch",
                                           "observer_removed"}
