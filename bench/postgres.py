@@ -30,16 +30,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
-from dashboard.figures import headline, region_summary
-from dashboard.snapshot import (
-    Snapshot,
-    content_version,
-    coverage_gap_summary,
-    incident_density_by_region,
-    incident_matrix,
-    incidents_at_stations,
-    reporting_turnout,
-)
+from dashboard.snapshot import Snapshot, built_snapshot, snapshot_moment, state_panels
 from infra.broker import free_port
 from warehouse.state import assemble
 
@@ -364,30 +355,19 @@ class Database:
 
     def wall(self, as_of: dt.datetime | None, moments: list[dt.datetime],
              region_names: dict[str, str]) -> Snapshot:
-        """What ``take_snapshot`` reads and derives, from PostgreSQL."""
-        newest = self.latest_event_time()
-        latest = as_of if as_of is not None and (newest is None or as_of < newest) else newest
+        """What ``take_snapshot`` reads, from PostgreSQL, and the same tables derived."""
+        latest = snapshot_moment(as_of, self.latest_event_time())
         passed = [m for m in moments if latest is not None and m <= latest]
         state = self.station_state(as_of)
         incidents = self.incidents(as_of)
         at_moments = self.turnout_at_moments(passed, as_of)
         alerts = self.frame(ALERTS, {"as_of": as_of or END_OF_TIME})
         rejected = sum(count for _reason, count in self.conn.execute(REJECTED).fetchall())
-        reporting = reporting_turnout(at_moments, moments,
-                                      int(state["registered_voters"].sum()), latest)
+        # Stations come in one order every time here, so their numbers fingerprint the state.
         stations = state[["ballots", "ballots_official", "covered", "removed"]].assign(
             en_route=state["coverage"] == "en_route", voters=state["registered_voters"])
-        version = content_version(latest, [stations, incidents[["incident_id", "status"]],
-                                           alerts[["alert_id", "detail"]], reporting],
-                                  rejected)
-        return Snapshot(
-            as_of=as_of, latest=latest, state=state,
-            summary=region_summary(state, region_names), headline=headline(state),
-            incidents=incidents, incidents_by_category=incident_matrix(incidents),
-            density=incident_density_by_region(incidents, state),
-            incident_stations=incidents_at_stations(incidents, state),
-            gaps=coverage_gap_summary(state), alerts=alerts, reporting=reporting,
-            rejected=rejected, version=version)
+        return built_snapshot(as_of, latest, state, state_panels(state, region_names),
+                              stations, incidents, at_moments, alerts, rejected, moments)
 
     def region(self, region: str, as_of: dt.datetime | None) -> tuple:
         params = {"as_of": as_of or END_OF_TIME, "region": region}

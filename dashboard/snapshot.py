@@ -190,33 +190,31 @@ def stations_fingerprint(row_hashes: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"stations": [len(row_hashes)], "sum": np.array([total], np.uint64)})
 
 
-def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[str, str],
-                  reporting_times: Sequence[dt.datetime]) -> Snapshot:
-    """Run every query of the wall as of one moment and derive the panels' tables.
+def snapshot_moment(as_of: dt.datetime | None,
+                    newest: dt.datetime | None) -> dt.datetime | None:
+    """The newest moment a snapshot counts: ``as_of`` in time travel (if anything is newer),
+    else the newest event."""
+    return as_of if as_of is not None and (newest is None or as_of < newest) else newest
 
-    The incidents and the turnout at the reporting times are read on connections of their
-    own while this one reads the station state and the arithmetic on it runs: the engine
-    works without Python's lock, so the waits overlap.
-    """
-    newest = queries.latest_event_time(wh)
-    latest = as_of if as_of is not None and (newest is None or as_of < newest) else newest
-    passed = [m for m in reporting_times if latest is not None and m <= latest]
-    with _readers(wh, 2) as (first, second), ThreadPoolExecutor(2) as pool:
-        reading_incidents = pool.submit(queries.incidents, first, as_of)
-        reading_turnout = pool.submit(_turnout_at, second, passed, as_of)
-        # Unordered, with a hash of each station's row: their sum fingerprints the state
-        # whatever the order, without sorting or hashing a million stations here.
-        state = station_state(wh, as_of, ordered=False)
-        stations = stations_fingerprint(state.pop("fingerprint"))
-        alerts = queries.alerts(wh, as_of)
-        rejected = sum(queries.rejected_counts(wh).values())
-        summary, numbers, gaps = (region_summary(state, region_names), headline(state),
-                                  coverage_gap_summary(state))
-        incidents, at_moments = reading_incidents.result(), reading_turnout.result()
+
+def state_panels(state: pd.DataFrame, region_names: dict[str, str]
+                 ) -> tuple[pd.DataFrame, Headline, pd.DataFrame]:
+    """The tables made from the station state alone: region summary, headline, gaps."""
+    return region_summary(state, region_names), headline(state), coverage_gap_summary(state)
+
+
+def built_snapshot(as_of: dt.datetime | None, latest: dt.datetime | None, state: pd.DataFrame,
+                   panels: tuple[pd.DataFrame, Headline, pd.DataFrame],
+                   stations: pd.DataFrame, incidents: pd.DataFrame, at_moments: pd.DataFrame,
+                   alerts: pd.DataFrame, rejected: int,
+                   reporting_times: Sequence[dt.datetime]) -> Snapshot:
+    """The snapshot from what was read (``stations``: a fingerprint of the state for
+    ``content_version``) and the ``state_panels`` of its state."""
     reporting = reporting_turnout(at_moments, reporting_times,
                                   int(state["registered_voters"].sum()), latest)
     version = content_version(latest, [stations, incidents[["incident_id", "status"]],
                                        alerts[["alert_id", "detail"]], reporting], rejected)
+    summary, numbers, gaps = panels
     return Snapshot(
         as_of=as_of, latest=latest, state=state, summary=summary, headline=numbers,
         incidents=incidents,
@@ -227,11 +225,29 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
         rejected=rejected, version=version)
 
 
-def _turnout_at(wh: Warehouse, moments: Sequence[dt.datetime],
-                as_of: dt.datetime | None) -> pd.DataFrame:
-    if not moments:
-        return pd.DataFrame({"source": [], "moment": [], "ballots": []})
-    return queries.turnout_at_moments(wh, moments, as_of)
+def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[str, str],
+                  reporting_times: Sequence[dt.datetime]) -> Snapshot:
+    """Run every query of the wall as of one moment and derive the panels' tables.
+
+    The incidents and the turnout at the reporting times are read on connections of their
+    own while this one reads the station state and the arithmetic on it runs: the engine
+    works without Python's lock, so the waits overlap.
+    """
+    latest = snapshot_moment(as_of, queries.latest_event_time(wh))
+    passed = [m for m in reporting_times if latest is not None and m <= latest]
+    with _readers(wh, 2) as (first, second), ThreadPoolExecutor(2) as pool:
+        reading_incidents = pool.submit(queries.incidents, first, as_of)
+        reading_turnout = pool.submit(queries.turnout_at_moments, second, passed, as_of)
+        # Unordered, with a hash of each station's row: their sum fingerprints the state
+        # whatever the order, without sorting or hashing a million stations here.
+        state = station_state(wh, as_of, ordered=False)
+        stations = stations_fingerprint(state.pop("fingerprint"))
+        alerts = queries.alerts(wh, as_of)
+        rejected = sum(queries.rejected_counts(wh).values())
+        panels = state_panels(state, region_names)
+        incidents, at_moments = reading_incidents.result(), reading_turnout.result()
+    return built_snapshot(as_of, latest, state, panels, stations, incidents, at_moments,
+                          alerts, rejected, reporting_times)
 
 
 @contextlib.contextmanager
