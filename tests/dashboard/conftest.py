@@ -8,6 +8,7 @@ one per session (hq, lead of LEAD_REGION, press) and points the environment at i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 import threading
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -146,6 +148,17 @@ class LiveSite:
     roster: pd.DataFrame  # the public part
     incidents: dict[str, str]  # incident_id -> station_id
     day_start: dt.datetime  # the first event's time
+
+
+def messages_on_topic(site: LiveSite, suffix: str) -> list[dict]:
+    """Every message on the site's topic ``suffix`` (e.g. ``assignments``), from the start."""
+    topic = f"{site.prefix}.{suffix}"
+    consumer = KafkaConsumer(bootstrap_servers=site.bootstrap, consumer_timeout_ms=3000,
+                             auto_offset_reset="earliest")
+    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+    found = [json.loads(record.value) for record in consumer]
+    consumer.close()
+    return found
 
 
 class KnownDay:

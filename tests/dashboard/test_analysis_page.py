@@ -4,8 +4,6 @@ the analysis functions compute from the same warehouse."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,20 +12,18 @@ import pandas as pd
 import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
 from analysis.estimates import share_table, tally_from_protocols, turnout_table
 from analysis.forensics import integer_test, protocol_discrepancies, shpilkin, station_results
 from analysis.report import SEED
-from dashboard.app import create_dashboard
 from geo.registry import synthetic_registry
-from infra.broker import free_port
 from ingest.election import Election
 from ingest.simulator import NO_NOISE, Scenario, simulate_day
 from saylau.settings import Settings
 from streams.alerting import Thresholds
 from streams.replay import Replayer, simulated_batches
 from tests.dashboard.conftest import DashboardUsers, chrome, log_in  # noqa: F401 - fixture
+from tests.dashboard.served import serve
 from tests.dashboard.test_browser import cell_text
 from warehouse import queries
 from warehouse.client import Warehouse, create_schema, open_warehouse
@@ -51,13 +47,8 @@ def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
 
 @pytest.fixture
 def analysis_url(warehouse: Warehouse) -> Iterator[str]:
-    app = create_dashboard(Settings(), warehouse)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/analysis"
-    server.shutdown()
+    with serve(Settings(), warehouse) as url:
+        yield f"{url}/analysis"
 
 
 @pytest.fixture

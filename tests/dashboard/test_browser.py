@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,16 +13,14 @@ import pandas as pd
 import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
-from dashboard.app import create_dashboard
 from geo.registry import synthetic_registry
-from infra.broker import free_port
 from saylau.runtime import station_index
 from saylau.settings import Settings
 from streams.batch import Message, RecentIds, process_batch
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow
+from tests.dashboard.served import serve
 from tests.integration.events import at, encode, event
 from warehouse.client import create_schema, open_warehouse
 from warehouse.queries import load_stations
@@ -64,13 +60,8 @@ def dashboard_url(known_day: tuple[pd.DataFrame, dict[str, int], str]) -> Iterat
     _registry, _latest, url = known_day
     warehouse = open_warehouse(url)
     settings = Settings(dashboard_refresh_seconds=1.0)
-    app = create_dashboard(settings, warehouse)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
+    with serve(settings, warehouse) as url:
+        yield f"{url}/"
     warehouse.close()
 
 

@@ -5,32 +5,27 @@ once the worker stored it, the incident shows verified.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from selenium import webdriver
 
 from dashboard.incident_list import filter_incidents
-from tests.dashboard.conftest import LEAD_REGION, OTHER_REGION, DashboardUsers, LiveSite, log_in
+from tests.dashboard.conftest import (
+    LEAD_REGION,
+    OTHER_REGION,
+    DashboardUsers,
+    LiveSite,
+    log_in,
+    messages_on_topic,
+)
 from tests.dashboard.test_region_page import click, rows, text_of
 from warehouse.client import open_warehouse
 from warehouse.queries import incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.clickhouse_server,
               pytest.mark.timeout(420)]
-
-
-def reviews_on_topic(site: LiveSite) -> list[dict]:
-    topic = f"{site.prefix}.incidents"
-    consumer = KafkaConsumer(bootstrap_servers=site.bootstrap, consumer_timeout_ms=3000,
-                             auto_offset_reset="earliest")
-    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-    found = [json.loads(record.value) for record in consumer]
-    consumer.close()
-    return [event for event in found if event["kind"] == "review"]
 
 
 def shown_ids(browser: webdriver.Chrome) -> set[str]:
@@ -83,7 +78,8 @@ def test_incident_filters_show_the_warehouse_and_verify_sends_a_review(
     click(chrome, f"#incidents-row-{incident} button")
     assert text_of(chrome, "#incidents-review-sent").startswith("Sent: verified")
 
-    sent = [e for e in reviews_on_topic(live_site) if e["incident_id"] == incident]
+    sent = [e for e in messages_on_topic(live_site, "incidents")
+            if e["kind"] == "review" and e["incident_id"] == incident]
     assert len(sent) == 1
     assert sent[0]["verdict"] == "verified" and sent[0]["reviewer_id"] == "hq"
     assert sent[0]["station_id"] == live_site.incidents[incident]

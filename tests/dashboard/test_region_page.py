@@ -6,20 +6,24 @@ worker` child, ClickHouse server. Its numbers are the warehouse's; "assign" puts
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.regional import coverage_counts, free_observers, suggestions
-from tests.dashboard.conftest import LEAD_REGION, DashboardUsers, LiveSite, log_in
+from tests.dashboard.conftest import (
+    LEAD_REGION,
+    DashboardUsers,
+    LiveSite,
+    log_in,
+    messages_on_topic,
+)
 from warehouse.client import open_warehouse
 from warehouse.queries import incidents, observer_whereabouts
 from warehouse.state import station_state
@@ -65,16 +69,6 @@ def expected_region(site: LiveSite) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     return stations, free, plan
 
 
-def assignments_on_topic(site: LiveSite) -> list[dict]:
-    topic = f"{site.prefix}.assignments"
-    consumer = KafkaConsumer(bootstrap_servers=site.bootstrap, consumer_timeout_ms=3000,
-                             auto_offset_reset="earliest")
-    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
-    found = [json.loads(record.value) for record in consumer]
-    consumer.close()
-    return found
-
-
 def test_region_page_shows_the_warehouse_and_assign_sends_an_observer_en_route(
         live_site: LiveSite, chrome: webdriver.Chrome, dashboard_users: DashboardUsers,
         artifacts: Path) -> None:
@@ -114,7 +108,7 @@ def test_region_page_shows_the_warehouse_and_assign_sends_an_observer_en_route(
     click(chrome, f"#region-suggestion-{target} button")
     assert text_of(chrome, "#region-assign-sent").startswith(f"Sent: {observer} → {target}")
 
-    sent = [e for e in assignments_on_topic(live_site) if e["observer_id"] == observer]
+    sent = [e for e in messages_on_topic(live_site, "assignments") if e["observer_id"] == observer]
     assert len(sent) == 1
     assert sent[0]["kind"] == "assignment" and sent[0]["target_station_id"] == target
     assert sent[0]["assigned_by"] == "lead"

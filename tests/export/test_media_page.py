@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,11 +16,8 @@ import pandas as pd
 import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import make_server
 
-from dashboard.app import create_dashboard
 from dashboard.export import Exporter
-from infra.broker import free_port
 from saylau.settings import Settings
 from tests.dashboard.conftest import (  # noqa: F401  (Chromium, users who can log in)
     DashboardUsers,
@@ -31,6 +26,7 @@ from tests.dashboard.conftest import (  # noqa: F401  (Chromium, users who can l
     dashboard_users,
     log_in,
 )
+from tests.dashboard.served import serve
 from tests.export.days import ELECTION, simulated_day
 from warehouse.client import open_warehouse
 
@@ -45,13 +41,8 @@ def media_site(registry: pd.DataFrame, tmp_path: Path) -> Iterator[tuple[str, li
     simulated_day(warehouse, registry)
     exporter = Exporter.create(warehouse, ELECTION, tmp_path / "exports")
     bundles = [exporter.export(as_of) for as_of in TIMES]
-    app = create_dashboard(Settings(export_dir=tmp_path / "exports"), warehouse)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", bundles
-    server.shutdown()
+    with serve(Settings(export_dir=tmp_path / "exports"), warehouse) as url:
+        yield url, bundles
     warehouse.close()
 
 
