@@ -35,7 +35,7 @@ from dashboard.figures import Headline, headline, region_summary
 from saylau.settings import Settings
 from warehouse import queries
 from warehouse.client import Warehouse
-from warehouse.state import station_state, turnout_percent
+from warehouse.state import station_state, sums_by, turnout_percent
 
 # Incidents that count: rejected ones and duplicates of another report do not.
 COUNTED_STATUSES = ("verified", "unverified")
@@ -61,7 +61,7 @@ def incident_density_by_region(incidents: pd.DataFrame, state: pd.DataFrame) -> 
     """Per region of the registry: verified and unverified incidents, voters, and each per
     10,000 registered voters (``per_10k`` counts both). Incidents carry the region their
     station was enriched with."""
-    voters = state.groupby("region_code")["registered_voters"].sum()
+    voters = sums_by(state["region_code"], {"voters": state["registered_voters"]})["voters"]
     frame = _count_by(incidents, "region_code", COUNTED_STATUSES).reindex(voters.index,
                                                                            fill_value=0)
     frame["voters"] = voters
@@ -74,14 +74,21 @@ def incident_density_by_region(incidents: pd.DataFrame, state: pd.DataFrame) -> 
 
 def incidents_at_stations(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
     """Per station with counted incidents: its position, voters, verified and unverified."""
-    table = _count_by(counted_incidents(incidents), "station_id", COUNTED_STATUSES)
-    # Pick the few stations out first, with Arrow's hash: pandas takes about a second to
-    # index or match a million station ids, Arrow a tenth of that.
-    columns = ["station_id", "region_code", "lat", "lon", "registered_voters"]
+    status = incidents["status"]
+    counts = sums_by(incidents["station_id"], {
+        "verified": status == "verified", "unverified": status == "unverified"})
+    counts = counts[counts["verified"] + counts["unverified"] > 0]
+    # Find the few stations among a million with Arrow's hash: pandas takes about a second
+    # to index or match a million station ids, Arrow a tenth of that.
     ids = pa.array(state["station_id"])
-    keep = pc.is_in(ids, value_set=pa.array(table.index, type=ids.type))
-    positions = state.loc[keep.to_numpy(zero_copy_only=False), columns]
-    return positions.join(table, on="station_id", how="inner").reset_index(drop=True)
+    found = pc.index_in(ids, value_set=pa.array(counts.index, type=ids.type))
+    here = found.is_valid()
+    columns = ["station_id", "region_code", "lat", "lon", "registered_voters"]
+    table = state.loc[here.to_numpy(zero_copy_only=False), columns].reset_index(drop=True)
+    which = found.filter(here).to_numpy()  # each station's row in ``counts``
+    for column in COUNTED_STATUSES:
+        table[column] = counts[column].to_numpy()[which]
+    return table
 
 
 def _count_by(incidents: pd.DataFrame, key: str, statuses: Sequence[str]) -> pd.DataFrame:
@@ -98,10 +105,9 @@ def coverage_gap_summary(state: pd.DataFrame) -> pd.DataFrame:
     ``coverage_gaps``, from the state's ``covered`` column)."""
     uncovered = ~state["covered"].astype(bool).to_numpy()
     voters = state["registered_voters"].to_numpy(dtype="int64")
-    frame = pd.DataFrame({"stations": 1, "uncovered": uncovered.astype("int64"),
-                          "voters": voters, "uncovered_voters": voters * uncovered})
-    # Grouped by the state's own column (its array: no million Python strings made).
-    gaps = frame.groupby(state["region_code"].array).sum().rename_axis("region_code")
+    gaps = sums_by(state["region_code"], {"uncovered": uncovered, "voters": voters,
+                                          "uncovered_voters": voters * uncovered},
+                   rows="stations")
     gaps["uncovered_share"] = gaps["uncovered_voters"] / gaps["voters"].where(gaps["voters"] > 0)
     return gaps.sort_values(["uncovered_voters", "uncovered"], ascending=False,
                             kind="stable").reset_index()

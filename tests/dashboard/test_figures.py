@@ -19,6 +19,7 @@ from dashboard.figures import (
     region_summary,
     turnout_map,
 )
+from warehouse.state import sums_by
 
 REGION_NAMES = {"KAZ001": "Abai", "KAZ002": "Akmola", "KAZ003": "Aktobe"}
 STATE_COLUMNS = ["station_id", "region_code", "lat", "lon", "registered_voters", "ballots",
@@ -283,3 +284,19 @@ def test_gap_map_draws_only_uncovered_stations():
     assert list(choropleth.z) == [40.0]
     (points,) = [t for t in figure.data if t.type == "scattermap"]
     assert len(points.lat) == int((STATE["covered"] == 0).sum())
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["KAZ003", "KAZ001", "KAZ002", None]),
+                          st.integers(0, 5_000), st.booleans()), max_size=40))
+def test_sums_by_equals_a_pandas_groupby(rows):
+    """The fast per-region sums are a groupby's: sorted keys, a missing key counted nowhere,
+    int64 totals, the empty case included."""
+    frame = pd.DataFrame(rows, columns=["region_code", "voters", "covered"])
+    frame = frame.astype({"region_code": "str", "voters": "int64", "covered": "int64"})
+    expected = frame.groupby("region_code").agg(rows=("voters", "size"),
+                                                voters=("voters", "sum"),
+                                                covered=("covered", "sum"))
+    sums = sums_by(frame["region_code"], {"voters": frame["voters"],
+                                          "covered": frame["covered"].to_numpy(dtype=bool)})
+    pd.testing.assert_frame_equal(sums, expected.astype("int64"), check_index_type=False)
