@@ -30,7 +30,13 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
-from dashboard.snapshot import Snapshot, built_snapshot, snapshot_moment, state_panels
+from dashboard.snapshot import (
+    Snapshot,
+    built_snapshot,
+    incident_panels,
+    snapshot_moment,
+    state_panels,
+)
 from infra.broker import free_port
 from warehouse.state import assemble
 
@@ -367,7 +373,8 @@ class Database:
         stations = state[["ballots", "ballots_official", "covered", "removed"]].assign(
             en_route=state["coverage"] == "en_route", voters=state["registered_voters"])
         return built_snapshot(as_of, latest, state, state_panels(state, region_names),
-                              stations, incidents, at_moments, alerts, rejected, moments)
+                              incident_panels(incidents, state), stations, incidents,
+                              at_moments, alerts, rejected, moments)
 
     def region(self, region: str, as_of: dt.datetime | None) -> tuple:
         params = {"as_of": as_of or END_OF_TIME, "region": region}

@@ -76,7 +76,7 @@ def incidents_at_stations(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.Da
     """Per station with counted incidents: its position, voters, verified and unverified."""
     status = incidents["status"]
     counts = sums_by(incidents["station_id"], {
-        "verified": status == "verified", "unverified": status == "unverified"})
+        "verified": status == "verified", "unverified": status == "unverified"}, sort=False)
     counts = counts[counts["verified"] + counts["unverified"] > 0]
     # Find the few stations among a million with Arrow's hash: pandas takes about a second
     # to index or match a million station ids, Arrow a tenth of that.
@@ -209,25 +209,37 @@ def state_panels(state: pd.DataFrame, region_names: dict[str, str]
     return region_summary(state, region_names), headline(state), coverage_gap_summary(state)
 
 
+def incident_panels(incidents: pd.DataFrame, state: pd.DataFrame,
+                    at_stations: Callable[[], pd.DataFrame] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The tables made from the incidents (and the stations' voters and positions): by
+    category, density by region, and incidents at stations (``at_stations()`` if given:
+    being made elsewhere meanwhile)."""
+    by_category = incident_matrix(incidents)
+    density = incident_density_by_region(incidents, state)
+    stations = at_stations() if at_stations else incidents_at_stations(incidents, state)
+    return by_category, density, stations
+
+
 def built_snapshot(as_of: dt.datetime | None, latest: dt.datetime | None, state: pd.DataFrame,
                    panels: tuple[pd.DataFrame, Headline, pd.DataFrame],
+                   incident_tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
                    stations: pd.DataFrame, incidents: pd.DataFrame, at_moments: pd.DataFrame,
                    alerts: pd.DataFrame, rejected: int,
                    reporting_times: Sequence[dt.datetime]) -> Snapshot:
     """The snapshot from what was read (``stations``: a fingerprint of the state for
-    ``content_version``) and the ``state_panels`` of its state."""
+    ``content_version``), the ``state_panels`` of its state and the ``incident_panels``
+    of its incidents."""
     reporting = reporting_turnout(at_moments, reporting_times,
                                   int(state["registered_voters"].sum()), latest)
     version = content_version(latest, [stations, incidents[["incident_id", "status"]],
                                        alerts[["alert_id", "detail"]], reporting], rejected)
     summary, numbers, gaps = panels
+    by_category, density, incident_stations = incident_tables
     return Snapshot(
         as_of=as_of, latest=latest, state=state, summary=summary, headline=numbers,
-        incidents=incidents,
-        incidents_by_category=incident_matrix(incidents),
-        density=incident_density_by_region(incidents, state),
-        incident_stations=incidents_at_stations(incidents, state),
-        gaps=gaps, alerts=alerts, reporting=reporting,
+        incidents=incidents, incidents_by_category=by_category, density=density,
+        incident_stations=incident_stations, gaps=gaps, alerts=alerts, reporting=reporting,
         rejected=rejected, version=version)
 
 
@@ -236,8 +248,10 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
     """Run every query of the wall as of one moment and derive the panels' tables.
 
     The incidents and the turnout at the reporting times are read on connections of their
-    own while this one reads the station state and the arithmetic on it runs: the engine
-    works without Python's lock, so the waits overlap.
+    own while this one reads the station state; then the incidents at stations (the
+    longest table to make) are found on the other thread while this one makes the rest.
+    The engine, Arrow and most of pandas' arithmetic work without Python's lock, so the
+    two cores share the work.
     """
     latest = snapshot_moment(as_of, queries.latest_event_time(wh))
     passed = [m for m in reporting_times if latest is not None and m <= latest]
@@ -250,10 +264,13 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
         stations = stations_fingerprint(state.pop("fingerprint"))
         alerts = queries.alerts(wh, as_of)
         rejected = sum(queries.rejected_counts(wh).values())
+        incidents = reading_incidents.result()
+        finding_stations = pool.submit(incidents_at_stations, incidents, state)
         panels = state_panels(state, region_names)
-        incidents, at_moments = reading_incidents.result(), reading_turnout.result()
-    return built_snapshot(as_of, latest, state, panels, stations, incidents, at_moments,
-                          alerts, rejected, reporting_times)
+        incident_tables = incident_panels(incidents, state, finding_stations.result)
+        at_moments = reading_turnout.result()
+    return built_snapshot(as_of, latest, state, panels, incident_tables, stations, incidents,
+                          at_moments, alerts, rejected, reporting_times)
 
 
 @contextlib.contextmanager

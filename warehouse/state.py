@@ -140,12 +140,13 @@ def region_turnout(state: pd.DataFrame) -> pd.DataFrame:
 
 
 def sums_by(keys: pd.Series, columns: dict[str, pd.Series | np.ndarray],
-            rows: str = "rows") -> pd.DataFrame:
-    """Per distinct key (sorted; the index, named as ``keys``): the number of ``rows`` and
-    the sum of each integer column, as int64. A pandas groupby takes about 30 ms per call
-    on a million text keys; the keys encoded once and each column summed by ``bincount``,
-    a third of that. ``bincount`` adds in float64: exact for totals below 2**53."""
-    codes, uniques = pd.factorize(keys, sort=True)
+            rows: str = "rows", sort: bool = True) -> pd.DataFrame:
+    """Per distinct key (the index, named as ``keys``; sorted unless not ``sort``): the
+    number of ``rows`` and the sum of each integer column, as int64. A pandas groupby
+    takes about 30 ms per call on a million text keys; the keys encoded once and each
+    column summed by ``bincount``, a third of that. ``bincount`` adds in float64: exact
+    for totals below 2**53."""
+    codes, uniques = pd.factorize(keys, sort=sort)
     known = slice(None) if codes.min(initial=0) >= 0 else codes >= 0  # missing: nowhere
     codes = codes[known]
     sums = {rows: np.bincount(codes, minlength=len(uniques))}
