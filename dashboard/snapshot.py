@@ -174,8 +174,7 @@ def content_version(as_of: dt.datetime | None, frames: Sequence[pd.DataFrame],
                     rejected: int) -> str:
     """A fingerprint of a snapshot's content: equal fingerprints, equal figures, so a
     screen that already shows them need not be sent them again. Numeric columns are
-    hashed as raw bytes (fast at a million stations), text columns as their values joined
-    by a separator (a tenth of the time of hashing them one by one)."""
+    hashed as raw bytes (fast at a million stations), text as ``_text_bytes``."""
     digest = hashlib.sha1(str((as_of, rejected)).encode(), usedforsecurity=False)
     for frame in frames:
         digest.update(str(frame.shape).encode())
@@ -184,9 +183,23 @@ def content_version(as_of: dt.datetime | None, frames: Sequence[pd.DataFrame],
             if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
                 digest.update(values.to_numpy().tobytes())
             else:
-                text = "\x1f".join(values.astype(str).tolist())
-                digest.update(text.encode("utf-8", "surrogatepass"))
+                for part in _text_bytes(values):
+                    digest.update(part)
     return digest.hexdigest()
+
+
+def _text_bytes(values: pd.Series) -> Iterator[bytes | memoryview]:
+    """A column as text, in bytes that differ whenever a value differs: each value's length
+    in bytes (-1 for none), then all their characters, straight from Arrow's buffers (no
+    Python string per value: a tenth of the time of joining them)."""
+    if not pd.api.types.is_string_dtype(values):
+        values = values.astype(str)
+    text = pa.array(values, type=pa.large_string())  # pandas' own text: no copy
+    yield pc.binary_length(text).fill_null(-1).to_numpy().tobytes()
+    if len(text):
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+        start, end = offsets[text.offset], offsets[text.offset + len(text)]
+        yield memoryview(text.buffers()[2])[start:end]
 
 
 def stations_fingerprint(row_hashes: pd.Series) -> pd.DataFrame:

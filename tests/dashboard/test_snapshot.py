@@ -15,6 +15,7 @@ import pytest
 from dashboard.snapshot import (
     Snapshot,
     SnapshotCache,
+    content_version,
     incident_matrix,
     incidents_at_stations,
     reporting_turnout,
@@ -215,3 +216,27 @@ def test_the_stations_fingerprint_ignores_the_order_and_sees_any_change():
                                                          dtype="uint64")))
     assert not one.equals(stations_fingerprint(hashes.iloc[:2]))
     assert int(one["sum"][0]) == (2**64 - 1 + 12345 + 2**63 + 7) % 2**64
+
+
+@pytest.mark.parametrize("first, second", [
+    (["ab", "c"], ["a", "bc"]),  # the same characters, split otherwise
+    (["a", None], ["a", ""]),  # none is not empty
+    (["a", "b"], ["a", "é"]),
+    (["x", "y"], ["x", "y", ""]),
+])
+def test_text_columns_with_other_values_give_other_versions(first, second):
+    def version(values):
+        return content_version(None, [pd.DataFrame({"text": pd.Series(values, dtype="str")})], 0)
+
+    assert version(first) != version(second)
+    assert version(first) == version(list(first))
+
+
+def test_a_frame_cut_from_a_longer_one_has_the_version_of_the_same_values_alone():
+    longer = pd.DataFrame({"text": pd.Series(["zz", "a", "bc", "d"], dtype="str"),
+                           "moment": pd.to_datetime([0, 1, 2, 3], unit="s", utc=True)})
+    alone = pd.DataFrame({"text": pd.Series(["a", "bc"], dtype="str"),
+                          "moment": pd.to_datetime([1, 2], unit="s", utc=True)})
+    cut = longer.iloc[1:3].reset_index(drop=True)
+    assert content_version(None, [cut], 0) == content_version(None, [alone], 0)
+    assert content_version(None, [longer.iloc[0:2]], 0) != content_version(None, [alone], 0)
