@@ -1,9 +1,13 @@
 """Warehouse text helpers: URLs, SQL scripts, the database name and driver placeholders."""
 
+import re
+import typing
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.contract import Turnout
 from warehouse.client import (
     SCHEMA_PATH,
     WarehouseError,
@@ -179,3 +183,14 @@ def test_password_in_the_url_is_refused_without_repeating_it(url):
     with pytest.raises(WarehouseError, match="SAYLAU_CLICKHOUSE_PASSWORD") as raised:
         parse_warehouse_url(url)
     assert "s3cr3t-pw" not in str(raised.value)
+
+
+def test_turnout_sources_stored_as_enum_are_the_contracts():
+    """turnout_reports keeps the source in one byte: an event with a source the Enum lacks
+    would fail its whole batch's insert, so the Enum names the contract's sources exactly."""
+    schema = SCHEMA_PATH.read_text()
+    declared = re.findall(r"Enum8\(([^)]*)\)", schema)
+    assert len(declared) == 3  # the table, its view and the back-fill
+    sources = set(typing.get_args(Turnout.model_fields["source"].annotation))
+    for names in declared:
+        assert set(re.findall(r"'([^']+)' = \d+", names)) == sources
