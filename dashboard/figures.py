@@ -38,10 +38,12 @@ def headline(state: pd.DataFrame) -> Headline:
                     ballots=int(state["ballots"].sum()))
 
 
-def region_summary(state: pd.DataFrame, region_names: dict[str, str]) -> pd.DataFrame:
+def region_summary(state: pd.DataFrame, region_names: dict[str, str],
+                   totals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per region: stations, covered, registered, ballots and turnout, from one station snapshot
-    (so the map, the table and the headline always add up to the same numbers)."""
-    grouped = region_turnout(state).rename(columns={"covered_stations": "covered"})
+    (so the map, the table and the headline always add up to the same numbers; ``totals``:
+    the state's ``region_totals``, if made already)."""
+    grouped = region_turnout(state, totals).rename(columns={"covered_stations": "covered"})
     grouped["region_name"] = grouped["region_code"].map(region_names).fillna(grouped["region_code"])
     return grouped.sort_values("region_code").reset_index(drop=True)
 

@@ -35,7 +35,7 @@ from dashboard.figures import Headline, headline, region_summary
 from saylau.settings import Settings
 from warehouse import queries
 from warehouse.client import Warehouse
-from warehouse.state import station_state, sums_by, turnout_percent
+from warehouse.state import region_totals, station_state, sums_by, turnout_percent
 
 # Incidents that count: rejected ones and duplicates of another report do not.
 COUNTED_STATUSES = ("verified", "unverified")
@@ -57,11 +57,12 @@ def incident_matrix(incidents: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["counted", "verified"], ascending=False, kind="stable")
 
 
-def incident_density_by_region(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+def incident_density_by_region(incidents: pd.DataFrame, state: pd.DataFrame,
+                               totals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per region of the registry: verified and unverified incidents, voters, and each per
     10,000 registered voters (``per_10k`` counts both). Incidents carry the region their
-    station was enriched with."""
-    voters = sums_by(state["region_code"], {"voters": state["registered_voters"]})["voters"]
+    station was enriched with. ``totals``: the state's ``region_totals``, if made already."""
+    voters = (region_totals(state) if totals is None else totals)["registered"]
     frame = _count_by(incidents, "region_code", COUNTED_STATUSES).reindex(voters.index,
                                                                            fill_value=0)
     frame["voters"] = voters
@@ -72,12 +73,19 @@ def incident_density_by_region(incidents: pd.DataFrame, state: pd.DataFrame) -> 
     return frame.reset_index()
 
 
-def incidents_at_stations(incidents: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
-    """Per station with counted incidents: its position, voters, verified and unverified."""
+def incident_counts(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Per station with counted incidents (the index, in no order): verified, unverified."""
     status = incidents["status"]
     counts = sums_by(incidents["station_id"], {
         "verified": status == "verified", "unverified": status == "unverified"}, sort=False)
-    counts = counts[counts["verified"] + counts["unverified"] > 0]
+    return counts.loc[counts["verified"] + counts["unverified"] > 0, list(COUNTED_STATUSES)]
+
+
+def incidents_at_stations(incidents: pd.DataFrame, state: pd.DataFrame,
+                          counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per station with counted incidents: its position, voters, verified and unverified
+    (``counts``: the incidents' ``incident_counts``, if made already)."""
+    counts = incident_counts(incidents) if counts is None else counts
     # Find the few stations among a million with Arrow's hash: pandas takes about a second
     # to index or match a million station ids, Arrow a tenth of that.
     ids = pa.array(state["station_id"])
@@ -99,15 +107,15 @@ def _count_by(incidents: pd.DataFrame, key: str, statuses: Sequence[str]) -> pd.
     return table
 
 
-def coverage_gap_summary(state: pd.DataFrame) -> pd.DataFrame:
+def coverage_gap_summary(state: pd.DataFrame, totals: pd.DataFrame | None = None
+                         ) -> pd.DataFrame:
     """Per region, worst first: stations and voters without an observer present, and the
     share of the region's voters whose station nobody watches (as ``geo.spatial``'s
-    ``coverage_gaps``, from the state's ``covered`` column)."""
-    uncovered = ~state["covered"].astype(bool).to_numpy()
-    voters = state["registered_voters"].to_numpy(dtype="int64")
-    gaps = sums_by(state["region_code"], {"uncovered": uncovered, "voters": voters,
-                                          "uncovered_voters": voters * uncovered},
-                   rows="stations")
+    ``coverage_gaps``, from the state's ``covered`` column; ``totals``: the state's
+    ``region_totals``, if made already)."""
+    totals = region_totals(state) if totals is None else totals
+    gaps = totals[["stations", "uncovered", "registered", "uncovered_voters"]].rename(
+        columns={"registered": "voters"})
     gaps["uncovered_share"] = gaps["uncovered_voters"] / gaps["voters"].where(gaps["voters"] > 0)
     return gaps.sort_values(["uncovered_voters", "uncovered"], ascending=False,
                             kind="stable").reset_index()
@@ -216,20 +224,25 @@ def snapshot_moment(as_of: dt.datetime | None,
     return as_of if as_of is not None and (newest is None or as_of < newest) else newest
 
 
-def state_panels(state: pd.DataFrame, region_names: dict[str, str]
+def state_panels(state: pd.DataFrame, region_names: dict[str, str],
+                 totals: pd.DataFrame | None = None
                  ) -> tuple[pd.DataFrame, Headline, pd.DataFrame]:
-    """The tables made from the station state alone: region summary, headline, gaps."""
-    return region_summary(state, region_names), headline(state), coverage_gap_summary(state)
+    """The tables made from the station state alone: region summary, headline, gaps
+    (``totals``: the state's ``region_totals``, if made already)."""
+    totals = region_totals(state) if totals is None else totals
+    return (region_summary(state, region_names, totals), headline(state),
+            coverage_gap_summary(state, totals))
 
 
 def incident_panels(incidents: pd.DataFrame, state: pd.DataFrame,
+                    totals: pd.DataFrame | None = None,
                     at_stations: Callable[[], pd.DataFrame] | None = None
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The tables made from the incidents (and the stations' voters and positions): by
     category, density by region, and incidents at stations (``at_stations()`` if given:
     being made elsewhere meanwhile)."""
     by_category = incident_matrix(incidents)
-    density = incident_density_by_region(incidents, state)
+    density = incident_density_by_region(incidents, state, totals)
     stations = at_stations() if at_stations else incidents_at_stations(incidents, state)
     return by_category, density, stations
 
@@ -260,16 +273,16 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
                   reporting_times: Sequence[dt.datetime]) -> Snapshot:
     """Run every query of the wall as of one moment and derive the panels' tables.
 
-    The incidents and the turnout at the reporting times are read on connections of their
-    own while this one reads the station state; then the incidents at stations (the
-    longest table to make) are found on the other thread while this one makes the rest.
-    The engine, Arrow and most of pandas' arithmetic work without Python's lock, so the
-    two cores share the work.
+    The incidents (counted per station as soon as they are read) and the turnout at the
+    reporting times are read on connections of their own while this one reads the station
+    state; then the incidents' stations are found on the other thread while this one makes
+    the rest. The engine, Arrow and most of pandas' arithmetic work without Python's
+    lock, so the two cores share the work.
     """
     latest = snapshot_moment(as_of, queries.latest_event_time(wh))
     passed = [m for m in reporting_times if latest is not None and m <= latest]
     with _readers(wh, 2) as (first, second), ThreadPoolExecutor(2) as pool:
-        reading_incidents = pool.submit(queries.incidents, first, as_of)
+        reading_incidents = pool.submit(_incidents_counted, first, as_of)
         reading_turnout = pool.submit(queries.turnout_at_moments, second, passed, as_of)
         # Unordered, with a hash of each station's row: their sum fingerprints the state
         # whatever the order, without sorting or hashing a million stations here.
@@ -277,13 +290,20 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
         stations = stations_fingerprint(state.pop("fingerprint"))
         alerts = queries.alerts(wh, as_of)
         rejected = sum(queries.rejected_counts(wh).values())
-        incidents = reading_incidents.result()
-        finding_stations = pool.submit(incidents_at_stations, incidents, state)
-        panels = state_panels(state, region_names)
-        incident_tables = incident_panels(incidents, state, finding_stations.result)
+        incidents, counts = reading_incidents.result()
+        finding_stations = pool.submit(incidents_at_stations, incidents, state, counts)
+        totals = region_totals(state)
+        panels = state_panels(state, region_names, totals)
+        incident_tables = incident_panels(incidents, state, totals, finding_stations.result)
         at_moments = reading_turnout.result()
     return built_snapshot(as_of, latest, state, panels, incident_tables, stations, incidents,
                           at_moments, alerts, rejected, reporting_times)
+
+
+def _incidents_counted(wh: Warehouse, as_of: dt.datetime | None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    incidents = queries.incidents(wh, as_of)
+    return incidents, incident_counts(incidents)
 
 
 @contextlib.contextmanager

@@ -131,12 +131,24 @@ def _newest(frame: pd.DataFrame, times: list[str]) -> dt.datetime:
     return NO_TIME.to_pydatetime() if pd.isna(newest) else newest.to_pydatetime()
 
 
-def region_turnout(state: pd.DataFrame) -> pd.DataFrame:
-    grouped = sums_by(state["region_code"], {
-        "registered": state["registered_voters"], "ballots": state["ballots"],
-        "covered_stations": state["covered"]}, rows="stations").reset_index()
+def region_turnout(state: pd.DataFrame, totals: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per region: stations, registered, ballots, covered stations and turnout (``totals``:
+    the state's ``region_totals``, if made already)."""
+    totals = region_totals(state) if totals is None else totals
+    grouped = totals[["stations", "registered", "ballots", "covered_stations"]].reset_index()
     grouped["turnout_pct"] = turnout_percent(grouped["ballots"], grouped["registered"])
     return grouped
+
+
+def region_totals(state: pd.DataFrame) -> pd.DataFrame:
+    """Per region (sorted; the index): stations, registered voters, ballots, covered
+    stations, and the stations and voters without an observer present. Every per-region
+    figure of the wall comes from this one pass over the stations."""
+    covered = state["covered"].to_numpy(dtype=bool)
+    voters = state["registered_voters"].to_numpy(dtype="int64")
+    return sums_by(state["region_code"], {
+        "registered": voters, "ballots": state["ballots"], "covered_stations": covered,
+        "uncovered": ~covered, "uncovered_voters": voters * ~covered}, rows="stations")
 
 
 def sums_by(keys: pd.Series, columns: dict[str, pd.Series | np.ndarray],
