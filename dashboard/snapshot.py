@@ -203,6 +203,8 @@ def _text_bytes(values: pd.Series) -> Iterator[bytes | memoryview]:
     if not pd.api.types.is_string_dtype(values):
         values = values.astype(str)
     text = pa.array(values, type=pa.large_string())  # pandas' own text: no copy
+    if isinstance(text, pa.ChunkedArray):  # a column put together from several
+        text = text.combine_chunks()
     yield pc.binary_length(text).fill_null(-1).to_numpy().tobytes()
     if len(text):
         offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)

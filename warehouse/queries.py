@@ -165,7 +165,8 @@ GROUP BY station_id, observer_id"""
 # are stacked and folded by one GROUP BY, as in STATION_STATE (a third cheaper than joining
 # them): a review row brings only its verdict and time, a report row the rest (a resent
 # report lands twice until a merge, with the same values), and a review of an incident
-# not reported by then is dropped.
+# not reported by then is dropped. Every branch names its columns (see STATION_STATE); the
+# reviews are filtered before their time is renamed (an alias would shadow the column).
 INCIDENTS = """
 SELECT incident_id, station_id, region_code, category, severity, occurred_at,
        if(verdict = '', 'unverified', verdict) AS status
@@ -177,9 +178,12 @@ FROM (SELECT incident_id, max(station_id) AS station_id, max(region_code) AS reg
                    toDateTime(0, 'UTC') AS reviewed_at
             FROM $db.incident_reports WHERE occurred_at <= {as_of:DateTime}
             UNION ALL
-            SELECT incident_id, '', '', '', toUInt8(0), toDateTime(0, 'UTC'), toUInt8(0),
-                   verdict, occurred_at
-            FROM $db.incident_reviews WHERE occurred_at <= {as_of:DateTime}) AS stacked
+            SELECT incident_id, '' AS station_id, '' AS region_code, '' AS category,
+                   toUInt8(0) AS severity, toDateTime(0, 'UTC') AS occurred_at,
+                   toUInt8(0) AS reported, verdict, reviewed_at
+            FROM (SELECT incident_id, verdict, occurred_at AS reviewed_at
+                  FROM $db.incident_reviews WHERE occurred_at <= {as_of:DateTime}) AS review
+            ) AS stacked
       GROUP BY incident_id
       HAVING max(reported) = 1) AS incident
 ORDER BY occurred_at, incident_id"""

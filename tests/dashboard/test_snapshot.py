@@ -239,4 +239,6 @@ def test_a_frame_cut_from_a_longer_one_has_the_version_of_the_same_values_alone(
                           "moment": pd.to_datetime([1, 2], unit="s", utc=True)})
     cut = longer.iloc[1:3].reset_index(drop=True)
     assert content_version(None, [cut], 0) == content_version(None, [alone], 0)
+    joined = pd.concat([alone.iloc[:1], alone.iloc[1:]], ignore_index=True)  # two pieces
+    assert content_version(None, [joined], 0) == content_version(None, [alone], 0)
     assert content_version(None, [longer.iloc[0:2]], 0) != content_version(None, [alone], 0)
