@@ -12,6 +12,7 @@ from geo.registry import synthetic_registry
 from saylau.runtime import station_index
 from saylau.settings import Settings
 from streams.batch import Message, RecentIds, process_batch
+from streams.rows import EVENT_COLUMNS
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow
 from tests.integration.events import at, encode, event
@@ -89,6 +90,20 @@ def test_region_state_is_the_regions_rows_of_the_whole(day) -> None:
     assert part.equals(whole[whole["region_code"] == region])
     observers = region_observers(wh, region)
     assert "obs-1" in set(observers["observer_id"])
+
+
+def test_a_turnout_row_without_a_valid_source_is_stored_not_refused(day) -> None:
+    """turnout_reports keeps the source as an Enum: a row stored without validation and
+    without a source must not fail its whole batch's insert (nor the events with it)."""
+    wh, _registry, (a, *_rest) = day
+    row = {column: "" for column in EVENT_COLUMNS}
+    row.update(event_id="unvalidated-1", kind="turnout", station_id=a, ballots_issued=7,
+               registered_voters=0, severity=0, received_at=dt.datetime.now(dt.UTC),
+               occurred_at=dt.datetime.fromisoformat(at(9)))
+    wh.insert_rows("events", EVENT_COLUMNS, [row])
+    stored = wh.query_df("SELECT toString(source) AS source, ballots_issued "
+                         "FROM $db.turnout_reports WHERE ballots_issued = 7")
+    assert stored.to_dict("records") == [{"source": "observer_count", "ballots_issued": 7}]
 
 
 def test_schema_back_fills_latest_state_for_an_older_archive(day) -> None:
