@@ -26,7 +26,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import flask
@@ -119,7 +119,7 @@ class Auth:
     regions: Regions
     session_seconds: float
     callbacks: Callable[[], dict[str, dict[str, Any]]]  # the Dash app's callback_map
-    throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(5, 900.0))
+    throttle: LoginThrottle
 
 
 def install_auth(server: flask.Flask, auth: Auth, secret: str) -> None:
