@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 
 import pytest
 
@@ -70,14 +71,25 @@ def test_tokens_are_stored_hashed_expire_and_can_be_revoked(tmp_path):
     store = TokenStore(tokens_path(tmp_path), PEPPER)
     issued = store.issue("obs-1")
     assert store.verify(issued.token).observer_id == "obs-1"  # type: ignore[union-attr]
-    secret = issued.token.rsplit("_", 1)[1]
+    secret = issued.token.split("_", 2)[2]  # the secret itself may contain "_"
     assert secret.encode() not in tokens_path(tmp_path).read_bytes()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     assert store.verify(issued.token, now=later) is None
+    wrong_last = "x" if issued.token[-1] != "x" else "y"
+    assert store.verify(issued.token[:-1] + wrong_last) is None  # a wrong secret, before revoking
     store.cache_seconds = 0
     assert store.revoke(issued.identity.token_id)
     assert store.verify(issued.token) is None
-    assert store.verify(issued.token[:-1] + "x") is None
+    store.close()
+
+
+def test_a_secret_with_underscores_and_dashes_verifies_and_is_not_stored(tmp_path, monkeypatch):
+    # token_urlsafe draws from an alphabet with "_" and "-"; a token must not be split on them
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: "_Q-" + "a_b" * 14)
+    store = TokenStore(tokens_path(tmp_path), PEPPER)
+    issued = store.issue("obs-1")
+    assert store.verify(issued.token).observer_id == "obs-1"  # type: ignore[union-attr]
+    assert b"a_b" * 14 not in tokens_path(tmp_path).read_bytes()
     store.close()
 
 
