@@ -52,6 +52,11 @@ def faust_app(settings: Settings, bootstrap: str) -> faust.App:
         broker_commit_interval=1.0,
         producer_acks=-1,
         broker_max_poll_records=settings.worker_batch_size,
+        # Room for a few batches between the fetcher and `take`: when the buffer nears full,
+        # Faust stops fetching the partition until it drains (Faust's 4,096 is less than one
+        # batch of 5,000). Reading alone, measured here: 4,096 → 17,600-19,000 events/s,
+        # 4 batches → 19,900-20,100.
+        stream_buffer_maxsize=4 * settings.worker_batch_size,
     )
 
 
