@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,36 @@ def _driver_value(value: Any) -> Any:
     return value
 
 
+def insert_tuples(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+    """The rows as the driver's tuples, times as whole seconds since the epoch.
+
+    Every time column is DateTime('UTC'). The driver turns each time into those seconds
+    itself, one pytz conversion per value; an integer it writes as it is. Which columns hold
+    times is read from the first row. A time without zone is UTC, as the driver takes it.
+    """
+    values = operator.itemgetter(*columns)
+    tuples = [values(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],)
+                                                                      for row in rows]
+    times = [i for i, value in enumerate(tuples[0]) if isinstance(value, dt.datetime)]
+    if not times:
+        return tuples
+    converted = []
+    for row in tuples:
+        items = list(row)
+        for i in times:
+            items[i] = _epoch_seconds(items[i])
+        converted.append(tuple(items))
+    return converted
+
+
+def _epoch_seconds(value: Any) -> Any:
+    if not isinstance(value, dt.datetime):
+        return value  # the driver's own error, if it is not a time
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return int(value.timestamp())
+
+
 class ServerWarehouse:
     def __init__(self, spec: WarehouseUrl, url: str, password: str = "") -> None:
         self.url = url
@@ -75,9 +106,8 @@ class ServerWarehouse:
         if not rows:
             return 0
         statement = f"INSERT INTO $db.{table} ({', '.join(columns)}) VALUES"
-        tuples = [tuple(row[c] for c in columns) for row in rows]
-        self._execute_insert(statement, tuples)
-        return len(tuples)
+        self._execute_insert(statement, insert_tuples(columns, rows))
+        return len(rows)
 
     def _execute_insert(self, statement: str, tuples: list[tuple]) -> None:
         with self._lock:
