@@ -43,7 +43,7 @@ def test_the_default_wait_is_short(tmp_path: Path) -> None:
     assert worker_consumer_wait(tmp_path) == 100
 
 
-READER = Path(__file__).with_name("faust_reader.py")
+READER = Path(__file__).parents[2] / "bench" / "support" / "faust_noop.py"
 
 
 def test_a_backlog_is_read_in_order_once_and_without_stalls(broker, topic_prefix, tmp_path):
@@ -54,7 +54,8 @@ def test_a_backlog_is_read_in_order_once_and_without_stalls(broker, topic_prefix
     sent = send_backlog(broker.bootstrap, topic_prefix, 3_000)
     out, log = tmp_path / "read.txt", (tmp_path / "reader.log").open("wb")
     reader = subprocess.Popen([sys.executable, str(READER), broker.bootstrap, topic_prefix,
-                               f"{topic_prefix}-reader", "10", str(out)], stdout=log, stderr=log)
+                               f"{topic_prefix}-reader", "10", "0.2", str(out)],
+                              stdout=log, stderr=log)
     try:
         first_read, last_read = lines_read_by(out, sum(sent.values()), reader, timeout=120)
     finally:
