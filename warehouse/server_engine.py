@@ -66,7 +66,7 @@ def insert_tuples(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any
 
 def _epoch_seconds(value: Any) -> Any:
     if not isinstance(value, dt.datetime):
-        return value  # the driver's own error, if it is not a time
+        return value  # already seconds, or a value the driver refuses with its own error
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return int(value.timestamp())
