@@ -81,10 +81,9 @@ class _Consumer(faust_aiokafka.Consumer):
         try:
             while not (self._stopped.is_set() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
-                if not self.flow_active:  # a rebalance: wait for it, as getmany would
-                    await self.wait(self.can_resume_flow)  # type: ignore[arg-type]
                 # Fetched outside the guard, as in Faust: a fetch cut short by a rebalance
-                # would lose the records aiokafka had already handed over.
+                # would lose the records aiokafka had already handed over. During a
+                # rebalance getmany itself waits until the flow may resume.
                 batch = [pair async for pair in self.getmany(timeout=1.0)]
                 await self.sleep(0)
                 if batch and not self.should_stop:

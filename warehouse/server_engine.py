@@ -49,8 +49,8 @@ def insert_tuples(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any
     itself, one pytz conversion per value; an integer it writes as it is. Which columns hold
     times is read from the first row. A time without zone is UTC, as the driver takes it.
     """
-    values = operator.itemgetter(*columns)
-    tuples = [values(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],)
+    values = operator.itemgetter(*columns)  # one column: the value itself, not a tuple
+    tuples = [values(row) for row in rows] if len(columns) > 1 else [(values(row),)
                                                                       for row in rows]
     times = [i for i, value in enumerate(tuples[0]) if isinstance(value, dt.datetime)]
     if not times:

@@ -85,7 +85,7 @@ def lines_read_by(out: Path, total: int, reader: subprocess.Popen[bytes],
                   timeout: float) -> tuple[float, float]:
     """When the first and the last of ``total`` lines appeared in ``out``."""
     deadline = time.monotonic() + timeout
-    first = None
+    first, lines = None, 0
     while time.monotonic() < deadline and reader.poll() is None:
         lines = out.read_text().count("\n") if out.exists() else 0
         now = time.monotonic()
