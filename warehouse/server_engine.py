@@ -72,6 +72,11 @@ def _epoch_seconds(value: Any) -> Any:
     return int(value.timestamp())
 
 
+# The driver writes parameters into the query text. Alert judging names every station its
+# batches touched (up to a whole registry), beyond the server's default of 256 KiB.
+MAX_QUERY_BYTES = 256 * 1024 * 1024
+
+
 class ServerWarehouse:
     def __init__(self, spec: WarehouseUrl, url: str, password: str = "") -> None:
         self.url = url
@@ -80,7 +85,8 @@ class ServerWarehouse:
         self._password = password
         self._client = Client(host=spec.host, port=spec.port, user=spec.user, password=password,
                               connect_timeout=5, send_receive_timeout=60,
-                              settings={"use_numpy": False})
+                              settings={"use_numpy": False,
+                                        "max_query_size": MAX_QUERY_BYTES})
         self._lock = threading.Lock()  # a driver Client is not safe across threads
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:

@@ -45,3 +45,23 @@ def test_rows_come_back_as_inserted_even_a_batch_of_empty_arrays(warehouse_url):
     assert [list(o) for o in frame["options"]] == [[], ["x", "y"], [], [], []]
     assert [[int(v) for v in votes] for votes in frame["votes"]] == [[], [3, 4], [], [], []]
     assert frame["at"].tolist() == ["2026-03-15 07:30:05"] * 5
+
+
+def test_a_query_may_name_more_stations_than_the_default_query_size_allows(warehouse_url):
+    """Judging many batches together names thousands of stations, twice in one query: the
+    server engine's text is longer than ClickHouse's default 256 KiB max_query_size."""
+    wh = open_warehouse(warehouse_url)
+    stations = [f"KAZ{n // 1000:03d}-{n % 1000:04d}" for n in range(40_000)]  # ~640 KiB
+    try:
+        wh.command("CREATE DATABASE IF NOT EXISTS $db")
+        wh.command("CREATE TABLE $db.s (station_id String) ENGINE = MergeTree() "
+                   "ORDER BY station_id")
+        wh.insert_rows("s", ("station_id",), [{"station_id": s} for s in stations[::7]])
+        frame = wh.query_df(
+            "SELECT count() AS n FROM $db.s WHERE station_id IN "
+            "(SELECT arrayJoin({stations:Array(String)})) OR station_id IN "
+            "(SELECT arrayJoin({again:Array(String)}))",
+            {"stations": stations, "again": stations[:20_000]})
+    finally:
+        wh.close()
+    assert int(frame["n"][0]) == len(stations[::7])
