@@ -100,16 +100,22 @@ def send_all(bootstrap: str, prefix: str, events: list[tuple[str, str, bytes]]) 
 
 def throughput_while(group: str, bootstrap: str, prefix: str, total: int,
                      is_running, timeout: float = 900) -> float:
-    """Events per second from the group's first commit until it has committed everything."""
+    """Events per second from the group's first commit until it has committed everything.
+
+    The first commit is the first fall of the lag below where it stood at the first look.
+    (Comparing with ``total`` started the clock at the first look, start-up included: the
+    broker's end offsets come out a little short of the messages sent, about 600 in 500,000.)
+    """
     topics = [f"{prefix}.{name}" for name in EVENT_TOPICS]
     deadline = time.monotonic() + timeout
-    first_lag = first_time = None
+    start_lag = first_lag = first_time = None
     with LagProbe(bootstrap, group, topics) as probe:
         while True:
             running = is_running()  # read before the lag: a finished consumer has committed
             lag = probe.lag()
             now = time.perf_counter()
-            if first_lag is None and lag < total:
+            start_lag = lag if start_lag is None else start_lag
+            if first_lag is None and lag < min(start_lag, total):
                 first_lag, first_time = lag, now
             if lag == 0 and first_time is not None and first_lag:
                 return first_lag / max(now - first_time, 1e-9)

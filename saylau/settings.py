@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
         16, ge=1, description="batches read ahead while earlier ones are being stored")
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
+    worker_store: Literal["auto", "process", "thread"] = Field(
+        "auto", description="where the worker validates, stores and judges batches: `process` "
+                            "= a child process with a core of its own, `thread` = a thread of "
+                            "the worker (one interpreter lock for all); `auto` = `process` for "
+                            "a ClickHouse server, `thread` for chDB (one process per directory)")
     worker_metrics_port: int = Field(
         0, ge=0, le=65535, description="port of the worker's Prometheus /metrics; 0 = off")
 

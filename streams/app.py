@@ -1,36 +1,25 @@
-"""The Faust app: thin wiring from Kafka topics to the pure batch processing and the sink."""
+"""The Faust app: thin wiring from Kafka topics to the batch store, and back to Kafka."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import gc
-import json
 import logging
-import time
-from collections.abc import Sequence
-from typing import Any
 
 import faust
 import pandas as pd
 import uvloop
 
-from ingest.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
+from ingest.contract import EVENT_TOPICS
 from saylau.settings import Settings
 from streams import transport
-from streams.alerting import AlertMonitor, Thresholds
-from streams.batch import BatchResult, Message, RecentIds, process_batch
-from streams.metrics import WorkerMetrics, start_worker_metrics
-from streams.pipeline import Pending, StorePipeline
-from streams.rules import Ballot
-from streams.sink import WarehouseSink
-from streams.validation import DayWindow, station_index
-from warehouse.client import Warehouse
+from streams.batch import Message
+from streams.metrics import start_worker_metrics
+from streams.pipeline import Pending, StorePipeline, ThreadedStore
+from streams.store import BatchStore, Publisher, Stored, collect_less_often
+from streams.store_process import StoreProcess
+from warehouse.client import Warehouse, parse_warehouse_url
 
 log = logging.getLogger(__name__)
-
-GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults: (700, 10, 10)
-
 
 def faust_app(settings: Settings, bootstrap: str) -> faust.App:
     """The Faust app with the settings this broker and this workload need."""
@@ -60,32 +49,21 @@ def faust_app(settings: Settings, bootstrap: str) -> faust.App:
     )
 
 
-class BatchStore:
-    """Blocking: insert a batch; judge the alerts some batches could change. Runs on the
-    store pipeline's thread, in the order the batches were read."""
+def store_mode(settings: Settings) -> str:
+    """``process`` or ``thread``: see the ``worker_store`` setting."""
+    if settings.worker_store != "auto":
+        return settings.worker_store
+    chdb = parse_warehouse_url(settings.warehouse).engine == "chdb"
+    return "thread" if chdb else "process"
 
-    def __init__(self, warehouse: Warehouse, registry: pd.DataFrame, polls_open: dt.datetime,
-                 thresholds: Thresholds, metrics: WorkerMetrics | None = None) -> None:
-        self.sink = WarehouseSink(warehouse)
-        self.monitor = AlertMonitor(warehouse, registry, polls_open, thresholds)
-        self.metrics = metrics
 
-    def insert(self, result: BatchResult) -> None:
-        started = time.perf_counter()
-        self.sink.write(result)
-        if self.metrics is not None:
-            self.metrics.record(result, time.perf_counter() - started)
-        log.debug("batch: %d stored, %d duplicates dropped, %d rejected (%.0f ms)",
-                  len(result.rows), result.duplicates, len(result.rejects),
-                  (time.perf_counter() - started) * 1000)
-
-    def judge(self, results: list[BatchResult]) -> list[dict[str, Any]]:
-        started = time.perf_counter()
-        alert_rows = self.monitor.judge([event for result in results for event in result.events])
-        self.sink.write_alerts(alert_rows)
-        log.debug("alerts: %d rows for %d batches (%.0f ms)", len(alert_rows), len(results),
-                  (time.perf_counter() - started) * 1000)
-        return alert_rows
+def open_store(settings: Settings, bootstrap: str, warehouse: Warehouse,
+               registry: pd.DataFrame) -> ThreadedStore[list[Message], Stored, int] | StoreProcess:
+    """The batch store in a process of its own, or on the pipeline's thread (chDB)."""
+    if store_mode(settings) == "process":
+        return StoreProcess(settings, bootstrap, registry)
+    return ThreadedStore(BatchStore(settings, warehouse, registry,
+                                    Publisher(bootstrap, settings.topic_prefix)))
 
 
 def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
@@ -95,60 +73,34 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
     source = app.topic(*[f"{prefix}.{name}" for name in EVENT_TOPICS],
                        key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw", allow_empty=True)
-    rejected_topic = app.topic(f"{prefix}.{REJECTED_TOPIC}", key_serializer="raw",
-                               value_serializer="raw")
-    alerts_topic = app.topic(f"{prefix}.{ALERTS_TOPIC}", key_serializer="raw",
-                             value_serializer="raw")
-    election = settings.election()
-    window = DayWindow.for_election(election.date, election.tz)
-    ballot = Ballot.of(election)
-    stations = station_index(registry)
     metrics = start_worker_metrics(settings, bootstrap)  # Prometheus; None when the port is 0
-    store = BatchStore(warehouse, registry, election.opens_at, Thresholds(
-        settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
-        settings.alert_uncovered_minutes), metrics)
-    recent = RecentIds()
 
     @app.agent(source, name="saylau.ingest")
     async def ingest(stream: faust.StreamT) -> None:
-        async def finish(stored: list[Pending[BatchResult]],
-                         alert_rows: list[dict[str, Any]]) -> None:
-            for pending in stored:  # stored and judged: now the offsets may be committed
+        async def finish(group: list[Pending[list[Message], Stored]], alerts: int) -> None:
+            # Stored, judged, rejects and alerts published: the offsets may be committed.
+            for pending in group:
                 for event in pending.events:
                     await stream.ack(event)
-                await _publish(rejected_topic, pending.result.rejects, "source_topic")
-            await _publish(alerts_topic, alert_rows, "alert_id")
+                if metrics is not None:
+                    metrics.record(pending.stored)
 
-        pipeline: StorePipeline[BatchResult, list[dict[str, Any]]] = StorePipeline(
-            store.insert, store.judge, finish, depth=settings.worker_pipeline_depth)
-        async with pipeline:
-            # noack_take: Faust leaves acknowledging to us, so a batch is acked once stored.
-            batches = stream.noack_take(  # type: ignore[attr-defined]
-                settings.worker_batch_size, within=settings.worker_batch_seconds)
-            async for events in batches:
-                result = process(events)
-                recent.add_all(result.event_ids)  # before storing: the next batch is read now
-                await pipeline.submit(events, result)
-
-    def process(events: Sequence[Any]) -> BatchResult:
-        messages = [Message(e.message.topic, e.message.partition, e.message.offset, e.value)
-                    for e in events]
-        return process_batch(messages, stations, window, recent, dt.datetime.now(dt.UTC),
-                             ballot)
+        store = open_store(settings, bootstrap, warehouse, registry)
+        pipeline: StorePipeline[list[Message], Stored, int] = StorePipeline(
+            store, finish, depth=settings.worker_pipeline_depth)
+        try:
+            async with pipeline:
+                # noack_take: Faust leaves acknowledging to us, so a batch is acked once stored.
+                batches = stream.noack_take(  # type: ignore[attr-defined]
+                    settings.worker_batch_size, within=settings.worker_batch_seconds)
+                async for events in batches:
+                    messages = [Message(e.message.topic, e.message.partition, e.message.offset,
+                                        e.value) for e in events]
+                    await pipeline.submit(events, messages)
+        finally:
+            store.close()
 
     return app
-
-
-async def _publish(topic: Any, rows: list[dict[str, Any]], key: str) -> None:
-    for row in rows:
-        await topic.send(key=str(row[key]).encode(),
-                         value=json.dumps(row, default=_iso, ensure_ascii=False).encode())
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def run_worker(app: faust.App, loglevel: str = "info") -> None:
@@ -158,11 +110,7 @@ def run_worker(app: faust.App, loglevel: str = "info") -> None:
     loop is most of the per-event cost (about 12k → 15k events/s measured here).
     """
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    # Faust makes several objects per message, so the cyclic collector ran its passes all
-    # the time, each full one rescanning the registry and the recent event ids. Set aside
-    # what exists now (registry, app) and collect less often: about 10% more events/s.
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_less_often()  # Faust makes several objects per message
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False,
                           override_logging=False)
     try:

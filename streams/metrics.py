@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter as Tally
 from collections.abc import Iterator
 
 from kafka.errors import KafkaError
@@ -21,7 +20,7 @@ from prometheus_client.registry import Collector
 from infra.lag import LagProbe
 from ingest.contract import EVENT_TOPICS
 from saylau.settings import Settings
-from streams.batch import BatchResult
+from streams.store import Stored
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +73,20 @@ class WorkerMetrics:
                                   registry=self.registry)
         self.insert_seconds = Histogram(
             "saylau_worker_batch_insert_seconds",
-            "time to store a batch (events, protocols, exit polls, rejects) and its alerts",
+            "time to validate and store a batch (events, protocols, exit polls, rejects)",
             buckets=INSERT_BUCKETS, registry=self.registry)
         self.last_batch = Gauge("saylau_worker_last_batch_timestamp_seconds",
                                 "when the last batch was stored (Unix time)",
                                 registry=self.registry)
 
-    def record(self, result: BatchResult, insert_seconds: float) -> None:
+    def record(self, stored: Stored) -> None:
         """One stored batch."""
-        for kind, count in Tally(row["kind"] for row in result.rows).items():
+        for kind, count in stored.kinds.items():
             self.events.labels(kind=kind).inc(count)
-        for reason, count in Tally(row["reason"] for row in result.rejects).items():
+        for reason, count in stored.reasons.items():
             self.rejected.labels(reason=reason).inc(count)
-        self.duplicates.inc(result.duplicates)
-        self.insert_seconds.observe(insert_seconds)
+        self.duplicates.inc(stored.duplicates)
+        self.insert_seconds.observe(stored.seconds)
         self.last_batch.set(time.time())
 
     def watch_lag(self, bootstrap: str, group: str, topics: list[str]) -> None:

@@ -18,7 +18,7 @@ from tests.integration.events import at, encode, event
 from tests.integration.scenario import ScenarioDay
 from tests.integration.snapshot import assert_same_tables, snapshot
 from tests.integration.test_pipeline import worker_env
-from tests.integration.worker import WorkerProcess
+from tests.integration.worker import WorkerProcess, alive
 from warehouse import queries
 from warehouse.client import open_warehouse
 from warehouse.state import station_state
@@ -116,7 +116,15 @@ def test_worker_killed_mid_stream_gives_the_same_tables_as_an_uninterrupted_run(
             send(producer, topic_prefix, chunk)
             time.sleep(0.3)
         lag_at_kill = consumer_lag(broker.bootstrap, killed_env["SAYLAU_WORKER_GROUP"], topics)
+        stores = [pid for pid, command in worker.children().items()
+                  if "streams.store_process" in command]
         worker.kill()  # SIGKILL: no clean shutdown, no final commit
+        # A ClickHouse server's worker stores in a child process, which must die with it.
+        assert len(stores) == (1 if warehouse_url.startswith("clickhouse") else 0)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in stores) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in stores), "the store process outlived its worker"
         for chunk in chunks[4:]:
             send(producer, topic_prefix, chunk)
     assert lag_at_kill > 0, "the worker must be killed with work still to do"

@@ -45,6 +45,12 @@ class SaylauProcess:
         self.process.kill()
         self.process.wait(10)
 
+    def children(self) -> dict[int, str]:
+        """{pid: command line} of this process's living children."""
+        assert self.process is not None
+        return {pid: command for pid, (parent, command) in _processes().items()
+                if parent == self.process.pid}
+
     def tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
@@ -53,6 +59,26 @@ class SaylauProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """{pid: (parent pid, command line)} of every living process (zombies are dead)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if state != "Z":
+            found[int(entry.name)] = (int(parent), command)
+    return found
+
+
+def alive(pid: int) -> bool:
+    return pid in _processes()
 
 
 class WorkerProcess(SaylauProcess):

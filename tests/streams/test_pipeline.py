@@ -1,5 +1,5 @@
-"""StorePipeline: inserts in order on one thread, judges waiting batches together, acks a
-batch only after its insert and its judgement."""
+"""StorePipeline with a ThreadedStore: inserts in order on one thread, judges waiting batches
+together, acks a batch only after its insert and its judgement."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from streams.pipeline import EXIT_STORE_FAILED, Pending, StorePipeline
+from streams.pipeline import EXIT_STORE_FAILED, Pending, StorePipeline, ThreadedStore
 
 
 class Recorder:
@@ -19,32 +19,38 @@ class Recorder:
         self.log: list[tuple[str, object]] = []
         self.gate = gate
 
-    def insert(self, batch: int) -> None:
+    def insert(self, batch: int) -> int:
         if self.gate is not None:
             self.gate.wait(10)
         time.sleep(0.01 * (5 - batch % 5))  # earlier batches take longer
         self.log.append(("insert", batch))
+        return batch
 
     def judge(self, batches: list[int]) -> list[int]:
         self.log.append(("judge", tuple(batches)))
         return [batch * 10 for batch in batches]
 
+    def close(self) -> None:
+        self.log.append(("close", None))
+
 
 def run_batches(recorder: Recorder, count: int, depth: int = 4) -> list[tuple[int, list]]:
     acked: list[tuple[int, list]] = []
 
-    async def finish(group: list[Pending[int]], judged: list[int]) -> None:
-        assert judged == [pending.result * 10 for pending in group]
+    async def finish(group: list[Pending[int, int]], judged: list[int]) -> None:
+        assert judged == [pending.stored * 10 for pending in group]  # what insert returned
         for pending in group:
-            acked.append((pending.result, list(recorder.log)))
+            acked.append((pending.batch, list(recorder.log)))
 
     async def run() -> None:
-        async with StorePipeline(recorder.insert, recorder.judge, finish, depth) as pipeline:
+        store = ThreadedStore(recorder)
+        async with StorePipeline(store, finish, depth) as pipeline:
             for batch in range(count):
                 await pipeline.submit([f"event-{batch}"], batch)
             if recorder.gate is not None:
                 recorder.gate.set()
             await pipeline.drain()
+        store.close()
 
     asyncio.run(run())
     return acked
@@ -56,6 +62,7 @@ def test_batches_are_acked_in_order_after_their_insert_and_judgement() -> None:
     assert [step for step in recorder.log if step[0] == "insert"] == \
         [("insert", batch) for batch in range(8)]
     assert [batch for batch, _ in acked] == list(range(8))
+    assert recorder.log[-1] == ("close", None)
     for batch, log_then in acked:
         inserted_at = log_then.index(("insert", batch))
         judged_at = next(i for i, (step, what) in enumerate(log_then)
@@ -76,17 +83,21 @@ def test_submit_waits_while_depth_batches_are_waiting() -> None:
     release = threading.Event()
     submitted: list[int] = []
 
-    def insert(batch: int) -> None:
-        release.wait(10)
+    class Waiting:
+        def insert(self, batch: int) -> None:
+            release.wait(10)
 
-    def judge(batches: list[int]) -> None:
-        pass
+        def judge(self, stored: list[None]) -> None:
+            pass
 
-    async def finish(group: list[Pending[int]], judged: None) -> None:
+        def close(self) -> None:
+            pass
+
+    async def finish(group: list[Pending[int, None]], judged: None) -> None:
         pass
 
     async def run() -> None:
-        async with StorePipeline(insert, judge, finish, depth=2) as pipeline:
+        async with StorePipeline(ThreadedStore(Waiting()), finish, depth=2) as pipeline:
             async def feed() -> None:
                 for batch in range(10):
                     await pipeline.submit([], batch)
@@ -107,19 +118,23 @@ def test_submit_waits_while_depth_batches_are_waiting() -> None:
 
 FAILING = """
 import asyncio
-from streams.pipeline import StorePipeline
+from streams.pipeline import StorePipeline, ThreadedStore
 
-def insert(batch):
-    raise RuntimeError("warehouse gone")
+class Failing:
+    def insert(self, batch):
+        raise RuntimeError("warehouse gone")
 
-def judge(batches):
-    return []
+    def judge(self, batches):
+        return []
+
+    def close(self):
+        pass
 
 async def finish(group, judged):
     print("acknowledged", flush=True)
 
 async def run():
-    async with StorePipeline(insert, judge, finish) as pipeline:
+    async with StorePipeline(ThreadedStore(Failing()), finish) as pipeline:
         await pipeline.submit(["e"], 1)
         await pipeline.drain()
 
