@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         100, ge=1, description="longest a Kafka fetch waits for data (the embedded broker always "
                                "waits this long when a topic is quiet, so it adds to latency)")
     worker_pipeline_depth: int = Field(
-        16, ge=1, description="batches read ahead while earlier ones are being stored")
+        32, ge=1, description="batches read ahead while earlier ones are being stored")
     worker_rebalance_seconds: float = Field(
         4.0, gt=0, description="consumer-group rebalance timeout (Faust's 60 s joins slowly)")
     worker_store: Literal["auto", "process", "thread"] = Field(

@@ -31,7 +31,7 @@ from kafka.producer.future import FutureRecordMetadata
 from ingest.contract import ALERTS_TOPIC, REJECTED_TOPIC, Event
 from saylau.settings import Settings
 from streams.alerting import AlertMonitor, Thresholds
-from streams.batch import Message, RecentIds, process_batch
+from streams.batch import BatchResult, Message, RecentIds, process_batch
 from streams.rules import Ballot
 from streams.sink import WarehouseSink
 from streams.validation import DayWindow, station_index
@@ -52,6 +52,14 @@ class Stored:
     reasons: dict[str, int] = field(default_factory=dict)  # messages rejected, by reason
     duplicates: int = 0
     seconds: float = 0.0  # validating and inserting
+
+
+@dataclass
+class Prepared:
+    """A batch validated and ready to write."""
+
+    result: BatchResult
+    seconds: float  # validating it
 
 
 class PublishError(RuntimeError):
@@ -103,16 +111,28 @@ class BatchStore:
         self._unjudged: deque[list[Event]] = deque()  # events of batches stored, not judged
 
     def insert(self, messages: Sequence[Message]) -> Stored:
+        return self.write(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[Message]) -> Prepared:
+        """Validate, de-duplicate and enrich: the first half of ``insert``, no I/O."""
         started = time.perf_counter()
         result = process_batch(messages, self.stations, self.window, self.recent,
                                dt.datetime.now(dt.UTC), self.ballot)
+        # Seen from now on, so that the next batch, prepared while this one is written,
+        # drops resent copies of its events. Should the write fail, the process stops and
+        # this memory with it.
+        self.recent.add_all(result.event_ids)
+        return Prepared(result, time.perf_counter() - started)
+
+    def write(self, prepared: Prepared) -> Stored:
+        """Insert a prepared batch and publish its rejects: the second half of ``insert``."""
+        started = time.perf_counter()
+        result = prepared.result
         self.sink.write(result)
         self.publisher.send(self.publisher.rejected_topic,
                             kafka_messages(result.rejects, "source_topic"))
-        # Only once stored: a batch that fails is read again, and must not count as seen.
-        self.recent.add_all(result.event_ids)
         self._unjudged.append(result.events)
-        seconds = time.perf_counter() - started
+        seconds = prepared.seconds + time.perf_counter() - started
         log.debug("batch: %d stored, %d duplicates dropped, %d rejected (%.0f ms)",
                   len(result.rows), result.duplicates, len(result.rejects), seconds * 1000)
         return Stored(kinds=dict(Counter(row["kind"] for row in result.rows)),

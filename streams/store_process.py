@@ -27,13 +27,14 @@ import ctypes
 import logging
 import os
 import pickle
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
@@ -151,31 +152,74 @@ def _log_failure(future: asyncio.Future[Any]) -> None:
 
 
 def serve(connection: Connection) -> None:
-    """The child's side: answer requests in order until the parent closes the socket."""
+    """The child's side: answer requests in order until the parent closes the socket.
+
+    In two stages, so that the warehouse's time overlaps Python's: this thread reads the
+    requests and validates each batch; a writer thread writes the batches, judges, and
+    answers, in the order the requests came.
+    """
+    steps: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=2)
+    writer = threading.Thread(target=_answer_in_order, args=(steps, connection),
+                              name="store-write")
+    writer.start()
     store: BatchStore | None = None
     while True:
         try:
             kind, argument = pickle.loads(connection.recv_bytes())  # noqa: S301 - our parent
         except EOFError:
-            if store is not None:
-                store.close()
-            return
+            break
         try:
-            if kind == "start":
+            if kind == "start" and store is None:
                 store = _open_store(*argument)
-                reply: tuple[str, object] = ("ok", None)
-            elif store is None:
-                raise StoreProcessError(f"{kind} before start")
-            elif kind == "insert":
-                reply = ("ok", store.insert([Message._make(item) for item in argument]))
-            elif kind == "judge":
-                reply = ("ok", store.judge(argument))
+                step: Callable[[], object] = _nothing
             else:
-                raise StoreProcessError(f"unknown request {kind!r}")
+                step = _next_step(store, kind, argument)
+        except Exception as error:  # answered (and logged) in its place, by the writer
+            step = _raiser(error)
+        steps.put(step)
+    steps.put(None)
+    writer.join()
+    if store is not None:
+        store.close()
+
+
+def _next_step(store: BatchStore | None, kind: str, argument: Any) -> Callable[[], object]:
+    """Do a request's first half here; return its second half, for the writer."""
+    if store is None:
+        raise StoreProcessError(f"{kind} before start")
+    if kind == "insert":
+        prepared = store.prepare([Message._make(item) for item in argument])
+        return lambda: store.write(prepared)
+    if kind == "judge":
+        return lambda: store.judge(argument)
+    raise StoreProcessError(f"unknown request {kind!r}")
+
+
+def _nothing() -> None:
+    return None
+
+
+def _raiser(error: Exception) -> Callable[[], object]:
+    def step() -> object:
+        raise error
+    return step
+
+
+def _answer_in_order(steps: queue.Queue[Callable[[], object] | None],
+                     connection: Connection) -> None:
+    parent_gone = False
+    for step in iter(steps.get, None):
+        if parent_gone:  # take the rest off the queue, so the reading thread never waits
+            continue
+        try:
+            reply: tuple[str, object] = ("ok", step())
         except Exception as error:  # the parent decides: it stops without acknowledging
-            log.exception("store process: %s failed", kind)
+            log.exception("store process: a request failed")
             reply = ("error", f"{type(error).__name__}: {error}")
-        connection.send_bytes(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+        try:
+            connection.send_bytes(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            parent_gone = True
 
 
 def _open_store(settings: Settings, bootstrap: str, registry: pd.DataFrame) -> BatchStore:

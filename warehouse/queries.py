@@ -217,7 +217,7 @@ ORDER BY station_id, source"""
 
 TURNOUT_HISTORY = """
 SELECT event_id, any(station_id) AS station_id, any(source) AS source,
-       any(occurred_at) AS occurred_at, any(ballots_issued) AS ballots
+       toUInt32(any(occurred_at)) AS occurred_at, any(ballots_issued) AS ballots
 FROM (SELECT * FROM $db.events
       WHERE kind = 'turnout' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
             AND occurred_at <= {as_of:DateTime})
@@ -356,8 +356,14 @@ def latest_protocols(wh: Warehouse, as_of: dt.datetime | None = None,
 
 def turnout_history(wh: Warehouse, station_ids: list[str],
                     as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Every turnout report of these stations, ordered by station, time and event id.
+
+    Times come as epoch seconds and become UTC timestamps here: the alert judge reads whole
+    days of reports, and the server engine's driver made a datetime per value (via pytz).
+    """
     params = {**_as_of(as_of), "stations": list(station_ids)}
-    return _as_ints(wh.query_df(TURNOUT_HISTORY, params), ["ballots"])
+    frame = _as_ints(wh.query_df(TURNOUT_HISTORY, params), ["ballots", "occurred_at"])
+    return frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s", utc=True))
 
 
 def turnout_buckets(wh: Warehouse, source: str = "observer_count",
