@@ -1,4 +1,4 @@
-"""The Faust app: thin wiring from Kafka topics to the batch store, and back to Kafka."""
+"""The Faust app: thin wiring from Kafka topics to the batch store, which does the rest."""
 
 from __future__ import annotations
 

@@ -1,10 +1,12 @@
 """What the worker does with a batch once read: validate, store, judge alerts, publish
 the rejects and alerts. Blocking.
 
-``BatchStore`` is the one place that touches the warehouse. It runs on the store pipeline's
-thread, or in a store process of its own (``streams.store_process``); either way its calls
-come one at a time, in the order the batches were read, and what it hands back is plain
-data (counts), so it crosses a process boundary unchanged.
+``BatchStore`` is the one place that touches the warehouse. It runs on a thread of the
+worker (``streams.pipeline.ThreadedStore``), or in a store process of its own
+(``streams.store_process``), which runs ``insert``'s two halves on two threads: the next
+batch is prepared (validated, no I/O) while one is written. Writes and judgements come one
+at a time, in the order the batches were read, and what the store hands back is plain data
+(counts), so it crosses a process boundary unchanged.
 
 It publishes rejects and alerts itself, with a producer of its own, so that this work is
 done where the rest of the batch's work is. ``judge`` returns only once they are delivered:
