@@ -93,8 +93,15 @@ class ServerWarehouse:
         self._execute(sql, params)
 
     def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        rows, columns = self._execute(sql, params, with_column_types=True)
-        return pd.DataFrame(rows, columns=[name for name, _type in columns])
+        # Column by column, as the server sends them: rows would be transposed by the driver
+        # and back again by pandas (a fifth of the alert judge's time at 1M events).
+        data, columns = self._execute(sql, params, with_column_types=True, columnar=True)
+        names = [name for name, _type in columns]
+        if not data:
+            return pd.DataFrame([], columns=names)
+        frame = pd.DataFrame({number: list(values) for number, values in enumerate(data)})
+        frame.columns = names  # by position: a name may come twice
+        return frame
 
     def _execute(self, sql: str, params: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         text = with_database(sql, self.database)
