@@ -125,9 +125,15 @@ class StoreProcess:
             try:
                 reply = pickle.loads(self._connection.recv_bytes())  # noqa: S301 - our child
             except (EOFError, OSError):
-                self._loop.call_soon_threadsafe(self._fail_all)
+                self._on_loop(self._fail_all)
                 return
-            self._loop.call_soon_threadsafe(self._answer, reply)
+            self._on_loop(self._answer, reply)
+
+    def _on_loop(self, callback: Callable[..., None], *args: object) -> None:
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: the worker has stopped, nobody waits
+            pass
 
     def _answer(self, reply: tuple[str, Any]) -> None:
         status, value = reply
