@@ -78,6 +78,7 @@ class StoreProcess:
         theirs.close()
         log.info("store process %d started", self._process.pid)
         self._waiting: deque[asyncio.Future[Any]] = deque()  # replies due, in order
+        self._gone: str | None = None  # why no reply will come any more
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-send")
         self._reader = threading.Thread(target=self._read_replies, name="store-read",
                                         daemon=True)
@@ -108,6 +109,9 @@ class StoreProcess:
 
     def _request(self, kind: str, argument: object) -> asyncio.Future[Any]:
         reply = self._loop.create_future()
+        if self._gone is not None:  # nobody would ever answer
+            reply.set_exception(StoreProcessError(self._gone))
+            return reply
         self._waiting.append(reply)
         self._sender.submit(self._send, kind, argument)
         return reply
@@ -146,11 +150,11 @@ class StoreProcess:
             future.set_exception(StoreProcessError(f"the store process failed: {value}"))
 
     def _fail_all(self) -> None:
-        error = f"the store process is gone (exit code {self._process.poll()})"
+        self._gone = f"the store process is gone (exit code {self._process.poll()})"
         while self._waiting:
             future = self._waiting.popleft()
             if not future.done():
-                future.set_exception(StoreProcessError(error))
+                future.set_exception(StoreProcessError(self._gone))
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:

@@ -106,6 +106,8 @@ def test_the_child_ignores_stop_signals_and_a_dead_child_fails_what_is_due(
         await asyncio.sleep(0.5)
         assert child.poll() is None
         child.kill()
+        child.wait(10)
+        await asyncio.sleep(0.5)  # the reader has seen the end of the socket
         with pytest.raises(StoreProcessError, match="gone"):
             await store.insert(messages(registry))
         store.close()
