@@ -23,6 +23,7 @@ from dashboard.users import add_user
 from infra.broker import free_port
 from infra.clickhouse_server import ClickHouseServer
 from saylau.cli import main
+from tests.integration.worker import child_processes
 from warehouse.client import open_warehouse
 
 pytestmark = pytest.mark.timeout(300)
@@ -56,20 +57,6 @@ def status_page_count(metrics: str) -> float:
                if line.startswith(label))
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # the process ended meanwhile
-            # "pid (name) state ppid …": the name may hold spaces, so split after ")".
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def test_several_workers_on_chdb_are_refused_with_a_reason(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,7 +87,7 @@ def test_two_gunicorn_workers_serve_pages_and_metrics_and_stop_on_sigterm(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(process, base + "/")
-        assert len(children(process.pid)) == 2, "gunicorn should run two worker processes"
+        assert len(child_processes(process.pid)) == 2, "gunicorn should run two worker processes"
         # Logged in on one worker, the session is good on the other (one secret).
         client = httpx.Client(base_url=base, timeout=20)
         assert client.post("/auth/login", data={"username": "hq",

@@ -48,8 +48,7 @@ class SaylauProcess:
     def children(self) -> dict[int, str]:
         """{pid: command line} of this process's living children."""
         assert self.process is not None
-        return {pid: command for pid, (parent, command) in _processes().items()
-                if parent == self.process.pid}
+        return child_processes(self.process.pid)
 
     def tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -75,6 +74,12 @@ def _processes() -> dict[int, tuple[int, str]]:
         if state != "Z":
             found[int(entry.name)] = (int(parent), command)
     return found
+
+
+def child_processes(pid: int) -> dict[int, str]:
+    """{pid: command line} of the living children of ``pid``."""
+    return {child: command for child, (parent, command) in _processes().items()
+            if parent == pid}
 
 
 def alive(pid: int) -> bool:
