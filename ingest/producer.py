@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kafka import KafkaProducer
+from kafka.producer.future import FutureRecordMetadata
 
 from ingest.contract import Event, event_to_json, topic_for
 
@@ -18,9 +19,10 @@ class EventProducer:
         self.send_raw(topic_for(event.kind, self.prefix), event.station_id,
                       event_to_json(event).encode("utf-8"))
 
-    def send_raw(self, topic: str, key: str, value: bytes) -> None:
-        """Send bytes as they are: also how tests and the simulator inject malformed input."""
-        self._producer.send(topic, key=key.encode("utf-8"), value=value)
+    def send_raw(self, topic: str, key: str, value: bytes) -> FutureRecordMetadata:
+        """Send bytes as they are: also how tests and the simulator inject malformed input,
+        and how the worker publishes rejects and alerts. The future tells of delivery."""
+        return self._producer.send(topic, key=key.encode("utf-8"), value=value)
 
     def flush(self, timeout: float = 30.0) -> None:
         self._producer.flush(timeout)

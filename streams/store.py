@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
 from ingest.contract import ALERTS_TOPIC, REJECTED_TOPIC, Event
+from ingest.producer import EventProducer
 from saylau.settings import Settings
 from streams.alerting import AlertMonitor, Thresholds
 from streams.batch import BatchResult, Message, RecentIds, process_batch
@@ -41,7 +41,7 @@ from warehouse.client import Warehouse
 
 log = logging.getLogger(__name__)
 
-KafkaMessage = tuple[bytes, bytes]  # (key, value), ready to publish
+KafkaMessage = tuple[str, bytes]  # (key, value), ready to publish
 PUBLISH_TIMEOUT_SECONDS = 30.0
 GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults: (700, 10, 10)
 
@@ -74,13 +74,11 @@ class Publisher:
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self.rejected_topic = f"{prefix}.{REJECTED_TOPIC}"
         self.alerts_topic = f"{prefix}.{ALERTS_TOPIC}"
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                       retries=5, client_id="saylau-worker")
+        self._producer = EventProducer(bootstrap, prefix)
         self._sent: list[FutureRecordMetadata] = []
 
     def send(self, topic: str, messages: list[KafkaMessage]) -> None:
-        self._sent += [self._producer.send(topic, key=key, value=value)
-                       for key, value in messages]
+        self._sent += [self._producer.send_raw(topic, key, value) for key, value in messages]
 
     def flush(self) -> None:
         """Until every message sent is delivered; raises if one could not be."""
@@ -92,7 +90,7 @@ class Publisher:
                                f"not delivered: {failed.exception!r}")
 
     def close(self) -> None:
-        self._producer.close(PUBLISH_TIMEOUT_SECONDS)
+        self._producer.close()
 
 
 class BatchStore:
@@ -172,7 +170,7 @@ def collect_less_often() -> None:
 
 
 def kafka_messages(rows: list[dict[str, Any]], key: str) -> list[KafkaMessage]:
-    return [(str(row[key]).encode(), json.dumps(row, default=_iso, ensure_ascii=False).encode())
+    return [(str(row[key]), json.dumps(row, default=_iso, ensure_ascii=False).encode())
             for row in rows]
 
 
