@@ -77,6 +77,11 @@ class TokenStore:
         self._cache: dict[str, tuple[float, Identity | None]] = {}
         self.cache_seconds = cache_seconds
 
+    @property
+    def cache_size(self) -> int:
+        """How many Authorization values the verification cache holds."""
+        return len(self._cache)
+
     def _hash(self, secret: str) -> str:
         return hmac.new(self._pepper, secret.encode("utf-8"), hashlib.sha256).hexdigest()
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo.registry import synthetic_registry, write_registry_csv
+from geo.roster import save_roster, split_roster
 from infra.broker import EmbeddedBroker
 from ingest.gateway.app import create_app
 from ingest.gateway.tokens import TokenStore, tokens_path
@@ -55,14 +56,32 @@ def issue(tmp_path: Path) -> Callable[..., str]:
     return make
 
 
+def write_roster(data_dir: Path, placed: dict[str, str]) -> None:
+    """The stored roster (as `saylau roster import` leaves it): observer_id -> station."""
+    frame = pd.DataFrame({
+        "observer_id": list(placed), "name": [f"Observer {i}" for i in range(len(placed))],
+        "phone": ["+7 700 000 0000"] * len(placed), "home_region": [""] * len(placed),
+        "organisation": [""] * len(placed), "assigned_station": list(placed.values())})
+    save_roster(split_roster(frame), data_dir / "roster")
+
+
 @pytest.fixture
 def gateway_client(make_settings: Callable[..., Settings], broker: EmbeddedBroker,
-                   topic_prefix: str, registry_frame: pd.DataFrame
+                   topic_prefix: str, registry_frame: pd.DataFrame, tmp_path: Path
                    ) -> Iterator[Callable[..., TestClient]]:
-    """A started gateway app (against the session broker) in a test client."""
-    clients: list[TestClient] = []
+    """A started gateway app (against the session broker) in a test client.
 
-    def make(**overrides: object) -> TestClient:
+    ``roster``: observer_id -> assigned station, stored before the gateway starts; by default
+    obs-0 … obs-9 are all assigned to the registry's first station; None stores no roster.
+    """
+    clients: list[TestClient] = []
+    first_station = str(registry_frame["station_id"].iloc[0])
+    default_roster = {f"obs-{number}": first_station for number in range(10)}
+
+    def make(roster: dict[str, str] | None = default_roster, **overrides: object
+             ) -> TestClient:
+        if roster is not None:
+            write_roster(tmp_path, roster)
         settings = make_settings(kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
                                  **overrides)
         app = create_app(settings, registry=registry_frame, token_cache_seconds=0.0,
