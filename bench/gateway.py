@@ -29,7 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pandas as pd  # noqa: E402
+
 from geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
+from geo.roster import save_roster, split_roster  # noqa: E402
 from infra.broker import EmbeddedBroker, free_port  # noqa: E402
 from infra.lag import consumer_lag  # noqa: E402
 from infra.topics import ensure_topics, topic_names  # noqa: E402
@@ -43,9 +46,9 @@ P99_TARGET_MS = 200.0
 class Observer:
     """One keep-alive HTTP/1.1 connection, sending when the schedule says (open loop)."""
 
-    def __init__(self, number: int, token: str, stations: list[str], port: int) -> None:
+    def __init__(self, number: int, token: str, station: str, port: int) -> None:
         self.observer_id = f"obs-{number}"
-        self.token, self.stations, self.port = token, stations, port
+        self.token, self.station, self.port = token, station, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -56,7 +59,7 @@ class Observer:
         event_id = str(uuid.uuid4())
         body = json.dumps({
             "schema": "saylau.event/1", "event_id": event_id, "kind": "turnout",
-            "station_id": random.choice(self.stations), "observer_id": self.observer_id,
+            "station_id": self.station, "observer_id": self.observer_id,
             "occurred_at": "2026-03-15T12:00:00+05:00",
             "ballots_issued": random.randint(0, 50)}).encode()
         head = (f"POST /v1/events HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer "
@@ -117,7 +120,8 @@ def summary(results: list) -> tuple[float, float, int, list[str]]:
 
 async def bench(args: argparse.Namespace, port: int, tokens: list[str], stations: list[str]
                 ) -> tuple[list, float, list[str]]:
-    observers = [Observer(i, token, stations, port) for i, token in enumerate(tokens)]
+    observers = [Observer(i, token, stations[i % len(stations)], port)
+                 for i, token in enumerate(tokens)]
     await asyncio.gather(*(o.connect() for o in observers))
     main = await load(observers, args.rate, args.duration)
     p50, p99, failed, accepted = summary(main)
@@ -140,6 +144,17 @@ async def bench(args: argparse.Namespace, port: int, tokens: list[str], stations
         if observer.writer is not None:
             observer.writer.close()
     return main, max_rate, all_accepted
+
+
+def place_observers(folder: Path, stations: list[str], clients: int) -> None:
+    """The roster: the gateway takes an observer's reports only for their own station."""
+    numbers = range(clients)
+    frame = pd.DataFrame({
+        "observer_id": [f"obs-{i}" for i in numbers], "name": [f"Observer {i}" for i in numbers],
+        "phone": ["+7 700 000 0000"] * clients, "home_region": [""] * clients,
+        "organisation": [""] * clients,
+        "assigned_station": [stations[i % len(stations)] for i in numbers]})
+    save_roster(split_roster(frame), folder / "roster")
 
 
 def wait_http(port: int, timeout: float = 60.0) -> None:
@@ -204,6 +219,7 @@ def main() -> int:
     store = TokenStore(tokens_path(folder), PEPPER)
     tokens = [store.issue(f"obs-{i}").token for i in range(args.clients)]
     store.close()
+    place_observers(folder, [str(s) for s in registry["station_id"]], args.clients)
     port = free_port()
     with EmbeddedBroker(free_port(), log_path=folder / "broker.log") as broker:
         ensure_topics(broker.bootstrap, topic_names("bench"), partitions=4)

@@ -30,6 +30,7 @@ from ingest.gateway.intake import Refusal, Rules, check, parse_item, record_for
 from ingest.gateway.journal import GroupCommitter, Journal
 from ingest.gateway.limits import BodyLimit, BodyTooLarge
 from ingest.gateway.metrics import GatewayMetrics
+from ingest.gateway.placement import Placements, placements_path
 from ingest.gateway.ratelimit import RateLimiter
 from ingest.gateway.sender import Sender, kafka_end_offsets, kafka_producer
 from ingest.gateway.sms import StationDirectory
@@ -66,6 +67,7 @@ class Gateway:
     assignments: dict[str, str]
     registry: pd.DataFrame
     directory: StationDirectory
+    placements: Placements
     committer: GroupCommitter | None = None
 
     async def accept(self, items: list[Any], identity: Identity) -> tuple[list[dict[str, Any]],
@@ -79,7 +81,7 @@ class Gateway:
             if isinstance(outcome, Refusal):
                 refused.append(outcome.as_dict(index))
                 continue
-            problem = check(outcome, identity, self.rules)
+            problem = self.vet(outcome, identity)
             if problem is not None:
                 refused.append(problem.as_dict(index))
                 continue
@@ -88,6 +90,14 @@ class Gateway:
             self.metrics.refused.labels(item["reason"]).inc()
         accepted = await self.journal_events(good, received_at)
         return accepted, refused
+
+    def vet(self, event: Event, identity: Identity) -> Refusal | None:
+        """Check one event; if it passes, the placement it makes (assignment, first check-in)
+        is recorded at once, so the next event, even in the same batch, is held to it."""
+        problem = check(event, identity, self.rules, self.placements.stations)
+        if problem is None:
+            self.placements.record(event)
+        return problem
 
     async def journal_events(self, good: list[tuple[int, Event]], received_at: dt.datetime
                              ) -> list[dict[str, Any]]:
@@ -129,10 +139,12 @@ def build_gateway(settings: Settings, *, registry: pd.DataFrame | None = None,
                   lambda: journal.delivered)
     metrics.gauge("saylau_gateway_sender_failures", "failed send rounds",
                   lambda: sender.failures)
+    assignments = _assignments(settings)
     return Gateway(settings, rules, tokens,
                    RateLimiter(settings.gateway_rate_per_second, settings.gateway_rate_burst),
                    journal, sender, metrics, clock or (lambda: dt.datetime.now(dt.UTC)),
-                   _assignments(settings), registry, StationDirectory(rules.stations))
+                   assignments, registry, StationDirectory(rules.stations),
+                   Placements(placements_path(settings.data_dir), assignments))
 
 
 def _assignments(settings: Settings) -> dict[str, str]:
@@ -165,6 +177,7 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
             gateway.sender.stop(timeout=5.0)
             gateway.journal.close()
             gateway.tokens.close()
+            gateway.placements.close()
 
     app = FastAPI(title="Saylau ingest gateway", version="1", lifespan=lifespan,
                   description="Observer reports in; each is journaled to disk before it is "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,10 @@ from streams.validation import (
 )
 
 HQ_KINDS = frozenset({"review", "assignment"})
+# The refusals that say the token may not send this at all (403 for a single event).
+FORBIDDEN_REASONS = frozenset({"observer_mismatch", "role_not_allowed",
+                               "official_source_not_allowed", "station_not_assigned"})
+StationsOf = Callable[[str], frozenset[str]]  # observer_id -> the stations they are placed at
 
 
 @dataclass(frozen=True)
@@ -106,27 +110,53 @@ def parse_item(item: Any) -> Event | Refusal:
                        [FieldProblem("event", "has a non-finite number")], _event_id_of(item))
 
 
-def authorize(event: Event, identity: Identity) -> Refusal | None:
-    """Observers send their own reports; headquarters send reviews and assignments."""
-    event_id = str(event.event_id)
+def authorize(event: Event, identity: Identity, placed: StationsOf) -> Refusal | None:
+    """Headquarters send reviews, assignments and official figures; observers send their
+    own reports, for the stations they are placed at (ingest/gateway/placement.py)."""
     if event.kind in HQ_KINDS:
-        if identity.role != "hq":
-            return Refusal("role_not_allowed", f"only headquarters tokens may send {event.kind}",
-                           [FieldProblem("kind", "needs a headquarters token")], event_id)
-        actor_field = "reviewer_id" if event.kind == "review" else "assigned_by"
-        if getattr(event, actor_field) != identity.observer_id:
-            return Refusal("observer_mismatch", f"{actor_field} is not the token's holder",
-                           [FieldProblem(actor_field, "does not match the token")], event_id)
-        return None
+        return _headquarters_only(event, identity)
+    if getattr(event, "source", None) == "official" and identity.role != "hq":
+        return Refusal("official_source_not_allowed", "only headquarters tokens may send "
+                       "official figures (source official)",
+                       [FieldProblem("source", "official needs a headquarters token")],
+                       str(event.event_id))
     if event.observer_id != identity.observer_id:
         return Refusal("observer_mismatch", "observer_id is not the token's observer",
-                       [FieldProblem("observer_id", "does not match the token")], event_id)
+                       [FieldProblem("observer_id", "does not match the token")],
+                       str(event.event_id))
+    if identity.role == "hq":  # headquarters are not bound to a station
+        return None
+    return _station_refusal(event, placed(identity.observer_id))
+
+
+def _headquarters_only(event: Event, identity: Identity) -> Refusal | None:
+    event_id = str(event.event_id)
+    if identity.role != "hq":
+        return Refusal("role_not_allowed", f"only headquarters tokens may send {event.kind}",
+                       [FieldProblem("kind", "needs a headquarters token")], event_id)
+    actor_field = "reviewer_id" if event.kind == "review" else "assigned_by"
+    if getattr(event, actor_field) != identity.observer_id:
+        return Refusal("observer_mismatch", f"{actor_field} is not the token's holder",
+                       [FieldProblem(actor_field, "does not match the token")], event_id)
     return None
 
 
-def check(event: Event, identity: Identity, rules: Rules) -> Refusal | None:
+def _station_refusal(event: Event, stations: frozenset[str]) -> Refusal | None:
+    """An observer reports where they are placed; unplaced, only a check-in (which places
+    them there)."""
+    if event.station_id in stations or (not stations and event.kind == "checkin"):
+        return None
+    return Refusal("station_not_assigned", "an observer reports only for the station they "
+                   "are assigned to (by the roster or headquarters) or, if unassigned, "
+                   "first checked in at", [FieldProblem("station_id", "is not where this "
+                                                       "observer is assigned")],
+                   str(event.event_id))
+
+
+def check(event: Event, identity: Identity, rules: Rules, placed: StationsOf
+          ) -> Refusal | None:
     """Who may send it, then the rules of the day and the registry."""
-    return authorize(event, identity) or rule_refusal(event, rules)
+    return authorize(event, identity, placed) or rule_refusal(event, rules)
 
 
 def rule_refusal(event: Event, rules: Rules) -> Refusal | None:

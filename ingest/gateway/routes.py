@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingest.gateway import bulk, sms
 from ingest.gateway.app import Gateway, error_response, load_json, metrics_response
+from ingest.gateway.intake import FORBIDDEN_REASONS
 from ingest.gateway.schemas import (
     BulkResponse,
     ErrorResponse,
@@ -177,8 +178,7 @@ def _ingest_answer(accepted: list[dict[str, Any]], refused: list[dict[str, Any]]
                    batch: bool) -> Response:
     body = {"accepted": accepted, "refused": refused}
     if not accepted:
-        status = 403 if not batch and refused[0]["reason"] in {"observer_mismatch",
-                                                               "role_not_allowed"} else 422
+        status = 403 if not batch and refused[0]["reason"] in FORBIDDEN_REASONS else 422
         if status == 403:
             first = refused[0]
             return error_response(403, first["reason"], first["detail"], first["errors"])

@@ -160,15 +160,13 @@ def reply_for(event: Event) -> str:
 
 
 async def handle(gateway: Gateway, who: Identity, message: SmsRequest) -> JSONResponse:
-    from ingest.gateway.intake import check
-
     now = gateway.clock()
     outcome = parse_sms(message.text, who.observer_id, now, gateway.directory,
                         message.message_id, gateway.assignments.get(who.observer_id))
     if isinstance(outcome, SmsError):
         gateway.metrics.refused.labels("sms_not_understood").inc()
         return JSONResponse({"ok": False, "reply": outcome.reply}, status_code=422)
-    refusal = check(outcome, who, gateway.rules)
+    refusal = gateway.vet(outcome, who)
     if refusal is not None:
         gateway.metrics.refused.labels(refusal.reason).inc()
         return JSONResponse({"ok": False, "reply": f"Not recorded: {refusal.detail}"},

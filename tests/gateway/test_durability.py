@@ -17,7 +17,7 @@ import pytest
 from infra.broker import EmbeddedBroker, free_port
 from infra.topics import ensure_topics, topic_names
 from ingest.gateway.tokens import TokenStore, tokens_path
-from tests.gateway.conftest import PEPPER
+from tests.gateway.conftest import PEPPER, write_roster
 from tests.gateway.kafka_read import event_ids_in_kafka
 from tests.gateway.processes import GatewayProcess, RetryingObserver, warehouse_event_ids
 from tests.integration.events import at, event
@@ -38,12 +38,22 @@ def gateway_env(bootstrap: str, prefix: str, tmp_path: Path, registry_file: Path
             "SAYLAU_WAREHOUSE": warehouse, "SAYLAU_LOG_LEVEL": "info"}
 
 
+def station_of(number: int, stations: list[str]) -> str:
+    return stations[number * 7 % len(stations)]
+
+
+def place_observers(tmp_path: Path, stations: list[str]) -> None:
+    """The roster the gateway reads at start: observer obs-N reports for one station."""
+    write_roster(tmp_path, {f"obs-{number}": station_of(number, stations)
+                            for number in range(OBSERVERS)})
+
+
 def observers(url: str, tmp_path: Path, stations: list[str]) -> list[RetryingObserver]:
     store = TokenStore(tokens_path(tmp_path), PEPPER)
     clients = []
     for number in range(OBSERVERS):
         observer_id = f"obs-{number}"
-        events = [event("turnout", stations[(number * 7 + i) % len(stations)], at(8 + i % 10),
+        events = [event("turnout", station_of(number, stations), at(8 + i % 10),
                         observer_id, ballots_issued=i) for i in range(EVENTS_EACH)]
         clients.append(RetryingObserver(url, store.issue(observer_id).token, events,
                                         pause=0.03))
@@ -108,6 +118,7 @@ def test_broker_killed_while_observers_send_loses_no_acknowledged_event(
         env = gateway_env(broker.bootstrap, prefix, tmp_path, registry_file,
                       server_warehouse)
         stations = list(registry_frame["station_id"])
+        place_observers(tmp_path, stations)
         with GatewayProcess(env, free_port(), tmp_path / "gateway.log") as gateway:
             clients = observers(gateway.url, tmp_path, stations)
             for client in clients:
@@ -140,6 +151,7 @@ def test_gateway_killed_with_sigkill_loses_no_acknowledged_event(
                       server_warehouse)
     port = free_port()
     stations = list(registry_frame["station_id"])
+    place_observers(tmp_path, stations)
     first = GatewayProcess(env, port, tmp_path / "gateway-1.log").start()
     try:
         clients = observers(first.url, tmp_path, stations)
