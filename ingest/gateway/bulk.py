@@ -40,7 +40,7 @@ def parse_csv(text: str, source: str, uploader: str, now: dt.datetime, options: 
     of the whole file when its header is wrong or it is not a readable CSV."""
     try:
         return _parse_rows(text, source, uploader, now, options)
-    except csv.Error:
+    except (csv.Error, ValueError):  # a row parser that missed a case must still be a 4xx
         return Refusal("invalid_csv", "the body is not a readable CSV",
                        [FieldProblem("body", "is not CSV (e.g. a stray quote or line break)")])
 

@@ -100,7 +100,7 @@ class Journal:
         found = []
         for path in self.folder.glob(f"*{SEGMENT_SUFFIX}"):
             stem = path.name.removesuffix(SEGMENT_SUFFIX)
-            if stem.isdigit():
+            if stem.isascii() and stem.isdigit():  # "²" is a digit to isdigit, not to int
                 found.append((int(stem), path))
         return sorted(found)
 

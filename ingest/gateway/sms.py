@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from ingest.contract import Checkin, Checkout, Event, Incident, Turnout
 
@@ -47,7 +46,8 @@ USAGE = {
 }
 HELP = "Unknown report type. Start with T (turnout), I (incident), C (check-in) or X (check-out)"
 SMS_NAMESPACE = uuid.UUID("0f6a8d3e-54a4-4c1b-9d4e-5a7e3c2b1f00")
-NUMBER = re.compile(r"^\d{1,8}$")
+# ASCII digits only: \d and str.isdigit also take "²" or "١٢", which int() may refuse.
+NUMBER = re.compile(r"[0-9]{1,8}")
 FULL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BALLOTS = 10_000_000
 
@@ -64,14 +64,14 @@ class StationDirectory:
         self.ids = set(station_ids)
         self.by_number: dict[int, list[str]] = {}
         for station_id in self.ids:
-            match = re.search(r"(\d+)$", station_id)
+            match = re.search(r"([0-9]+)$", station_id)
             if match:
                 self.by_number.setdefault(int(match.group(1)), []).append(station_id)
 
     def resolve(self, text: str, preferred: str | None = None) -> str | SmsError:
         if text.upper() in self.ids or text in self.ids:
             return text.upper() if text.upper() in self.ids else text
-        if not NUMBER.match(text):
+        if not NUMBER.fullmatch(text):
             return SmsError("Station must be its number (e.g. 0457) or full id "
                             "(e.g. KAZ011-0457)")
         found = self.by_number.get(int(text), [])
@@ -103,7 +103,7 @@ def parse_sms(text: str, observer_id: str, now: dt.datetime, stations: StationDi
               "observer_id": observer_id, "occurred_at": now}
     try:
         built = _build(code, words[2:], text, common)
-    except ValidationError:
+    except ValueError:  # pydantic's ValidationError, or a number int() did not take
         return SmsError("The report breaks a rule. Format: " + USAGE[code])
     return built
 
@@ -111,7 +111,7 @@ def parse_sms(text: str, observer_id: str, now: dt.datetime, stations: StationDi
 def _build(code: str, rest: list[str], text: str, common: dict[str, object]
            ) -> Event | SmsError:
     if code == "T":
-        if len(rest) != 1 or not rest[0].isdigit() or int(rest[0]) > MAX_BALLOTS:
+        if len(rest) != 1 or not NUMBER.fullmatch(rest[0]) or int(rest[0]) > MAX_BALLOTS:
             return SmsError("Ballots must be one whole number. Format: " + USAGE["T"])
         return Turnout.model_validate({**common, "kind": "turnout",
                                        "ballots_issued": int(rest[0])})

@@ -66,7 +66,8 @@ def test_the_same_provider_message_id_is_the_same_event():
 
 
 SMS_WORDS = st.sampled_from(["T", "I", "C", "X", "t", "0457", "1", "12", "KAZ011-0457",
-                             *INCIDENT_CODES, "2", "S", "R", "-1", "99999999999", "١٢"])
+                             *INCIDENT_CODES, "2", "S", "R", "-1", "99999999999", "١٢", "²",
+                             "1²", "１２"])
 
 
 @settings(max_examples=400, deadline=None)
