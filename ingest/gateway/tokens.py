@@ -23,6 +23,7 @@ ROLES = ("observer", "hq")
 TOKEN_PATTERN = re.compile(r"^sy_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
 OBSERVER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MIN_PEPPER_LENGTH = 16
+MAX_CACHED = 100_000  # token-shaped values only, each at most ~140 bytes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -114,23 +115,22 @@ class TokenStore:
     def verify(self, token: str, now: dt.datetime | None = None) -> Identity | None:
         """The identity of a valid token; None if unknown, wrong, revoked or expired."""
         now = now or dt.datetime.now(dt.UTC)
+        match = TOKEN_PATTERN.match(token)
+        if match is None:  # never cached: any header value would otherwise take memory
+            return None
         cached = self._cache.get(token)
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
             identity = cached[1]
         else:
-            identity = self._lookup(token)
-            if len(self._cache) > 100_000:
+            identity = self._lookup(*match.groups())
+            if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
             self._cache[token] = (time.monotonic(), identity)
         if identity is None or identity.expires_at <= now:
             return None
         return identity
 
-    def _lookup(self, token: str) -> Identity | None:
-        match = TOKEN_PATTERN.match(token)
-        if match is None:
-            return None
-        token_id, secret = match.groups()
+    def _lookup(self, token_id: str, secret: str) -> Identity | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT secret_hash, observer_id, role, expires_at, revoked FROM tokens "
