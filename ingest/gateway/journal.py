@@ -68,6 +68,8 @@ class Journal:
         self._lock = threading.Lock()
         self._file: Any = None
         self._segment_start = 0
+        self._size = 0  # bytes of the current segment up to the last good append
+        self._damaged = False  # an append failed and its bytes are not cut off yet
         self.next_offset = 0
         self.delivered = 0
 
@@ -119,11 +121,15 @@ class Journal:
                 yield Entry.parse(line)
 
     def _start_segment(self) -> None:
+        """Write from now on to a segment starting at ``next_offset`` (the old one is kept
+        until the new one is open, so a failure here leaves the journal writable)."""
+        path = self._segment_path(self.next_offset)
+        # Unbuffered: a failed write leaves no bytes in a buffer to be flushed later.
+        segment = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close() or a roll
         if self._file is not None:
             self._file.close()
-        self._segment_start = self.next_offset
-        path = self._segment_path(self._segment_start)
-        self._file = open(path, "ab")  # noqa: SIM115 - closed by close() or the next roll
+        self._file, self._segment_start = segment, self.next_offset
+        self._size = os.fstat(segment.fileno()).st_size
         _fsync_dir(self.folder)
 
     def _segment_path(self, start: int) -> Path:
@@ -131,18 +137,55 @@ class Journal:
 
     # --- writing -------------------------------------------------------------------------
     def append(self, records: list[Record]) -> list[Entry]:
-        """Write the records and fsync once; when this returns they survive a crash."""
+        """Write the records and fsync once; when this returns they survive a crash.
+
+        OSError (disk full, I/O error) means none of them is in the journal: what was
+        partly written is cut off again, so the next append starts at the last good byte.
+        """
         with self._lock:
-            if self._file is None:
+            if self._file is None and not self._damaged:
                 raise RuntimeError("journal is not open")
+            if self._damaged:
+                self._restore()
             entries = [Entry(self.next_offset + i, record) for i, record in enumerate(records)]
-            self._file.write(b"".join(entry.line() for entry in entries))
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            data = b"".join(entry.line() for entry in entries)
+            try:
+                self._write_synced(data)
+            except OSError:
+                self._damaged = True
+                self._restore()
+                raise
+            self._size += len(data)
             self.next_offset += len(entries)
-            if self._file.tell() >= self.segment_bytes:
-                self._start_segment()
+            if self._size >= self.segment_bytes:
+                self._roll()
             return entries
+
+    def _write_synced(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self._file.write(view):]
+        os.fsync(self._file.fileno())
+
+    def _restore(self) -> None:
+        """Cut the segment back to its last good byte and open it afresh. If that fails too
+        (OSError), the journal stays damaged and the next append tries again first."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        path = self._segment_path(self._segment_start)
+        with open(path, "r+b") as file:
+            file.truncate(self._size)
+            os.fsync(file.fileno())
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+        self._damaged = False
+        log.warning("journal %s: a failed append was cut off", path.name)
+
+    def _roll(self) -> None:
+        try:
+            self._start_segment()
+        except OSError as error:  # the entries are safe; the next append tries to roll again
+            log.warning("journal: cannot start a new segment (%s)", type(error).__name__)
 
     def mark_delivered(self, upto: int) -> None:
         """Every entry below ``upto`` is acknowledged by Kafka; remove old delivered segments."""
