@@ -110,9 +110,9 @@ def parse_item(item: Any) -> Event | Refusal:
                        [FieldProblem("event", "has a non-finite number")], _event_id_of(item))
 
 
-def authorize(event: Event, identity: Identity, placed: StationsOf) -> Refusal | None:
-    """Headquarters send reviews, assignments and official figures; observers send their
-    own reports, for the stations they are placed at (ingest/gateway/placement.py)."""
+def authorize(event: Event, identity: Identity) -> Refusal | None:
+    """Headquarters send reviews, assignments and official figures; observers their own
+    reports (where: :func:`station_refusal`)."""
     if event.kind in HQ_KINDS:
         return _headquarters_only(event, identity)
     if getattr(event, "source", None) == "official" and identity.role != "hq":
@@ -124,9 +124,7 @@ def authorize(event: Event, identity: Identity, placed: StationsOf) -> Refusal |
         return Refusal("observer_mismatch", "observer_id is not the token's observer",
                        [FieldProblem("observer_id", "does not match the token")],
                        str(event.event_id))
-    if identity.role == "hq":  # headquarters are not bound to a station
-        return None
-    return _station_refusal(event, placed(identity.observer_id))
+    return None
 
 
 def _headquarters_only(event: Event, identity: Identity) -> Refusal | None:
@@ -141,9 +139,12 @@ def _headquarters_only(event: Event, identity: Identity) -> Refusal | None:
     return None
 
 
-def _station_refusal(event: Event, stations: frozenset[str]) -> Refusal | None:
-    """An observer reports where they are placed; unplaced, only a check-in (which places
-    them there)."""
+def station_refusal(event: Event, identity: Identity, placed: StationsOf) -> Refusal | None:
+    """An observer token reports only where its holder is placed (ingest/gateway/placement.py);
+    unplaced, only a check-in, which places them there. Headquarters are not bound."""
+    if identity.role == "hq" or event.kind in HQ_KINDS:
+        return None
+    stations = placed(identity.observer_id)
     if event.station_id in stations or (not stations and event.kind == "checkin"):
         return None
     return Refusal("station_not_assigned", "an observer reports only for the station they "
@@ -155,8 +156,10 @@ def _station_refusal(event: Event, stations: frozenset[str]) -> Refusal | None:
 
 def check(event: Event, identity: Identity, rules: Rules, placed: StationsOf
           ) -> Refusal | None:
-    """Who may send it, then the rules of the day and the registry."""
-    return authorize(event, identity, placed) or rule_refusal(event, rules)
+    """Who may send it, the rules of the day and the registry, then where the sender is
+    placed (so a mistyped station is unknown_station, not station_not_assigned)."""
+    return (authorize(event, identity) or rule_refusal(event, rules)
+            or station_refusal(event, identity, placed))
 
 
 def rule_refusal(event: Event, rules: Rules) -> Refusal | None:
