@@ -307,6 +307,7 @@ def _quoted(path: str) -> str:
 
 def _login() -> Response:
     form = flask.request.form
+    # remote_addr is the client's own address behind a trusted proxy (ProxyFix, app.py).
     username, address = form.get("username", ""), flask.request.remote_addr or "unknown"
     throttle = _auth().throttle
     # Checked before the password: a refused guess costs no scrypt work and tells nothing.
@@ -314,6 +315,10 @@ def _login() -> Response:
     if wait > 0:
         log.warning("dashboard: a login from %s refused: too many failures", address)
         return flask.redirect(f"{LOGIN_PATH}?wait={math.ceil(wait)}")
+    delay = throttle.delay_seconds(address)
+    if delay > 0:  # many names failed from there: slowed down, but not refused
+        log.warning("dashboard: a login from %s held %.2f s: many failures", address, delay)
+        time.sleep(delay)
     user = _auth().users.authenticate(username, form.get("password", ""))
     if user is None:
         throttle.failed(address, username)
