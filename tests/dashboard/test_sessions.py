@@ -13,12 +13,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.users import add_user
 from saylau.cli import main
-from tests.dashboard.conftest import DashboardUsers, bare_dashboard
+from tests.dashboard.conftest import LEAD_REGION, DashboardUsers, bare_dashboard
+from tests.dashboard.served import Served, browser, served
 
 pytestmark = pytest.mark.timeout(180)
+__all__ = ["browser", "served"]  # fixtures used by name below
 
 
 def logged_in(url: str, username: str, password: str) -> httpx.Client:
@@ -87,3 +92,16 @@ def test_a_password_change_and_a_removal_end_the_users_sessions(
         assert saylau_users(monkeypatch, "add", "hq", "--role", "headquarters",
                             "--password-stdin", password=new) == 0
         assert not opens_status(url, before_removal), "a removed user's session came back"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", [f"/region/{LEAD_REGION}", "/incidents"])
+def test_the_pages_log_out_button_ends_the_session_on_the_server(
+        served: Served, browser: webdriver.Chrome, page: str) -> None:
+    browser.get(served.url + page)
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".logout button"))
+    copied = {"session": browser.get_cookie("session")["value"]}
+    assert opens_status(served.url, copied)
+    browser.find_element(By.CSS_SELECTOR, ".logout button").click()
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.endswith("/login"))
+    assert not opens_status(served.url, copied)
