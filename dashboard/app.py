@@ -9,6 +9,7 @@ from typing import Any
 import dash
 import flask
 from dash import Dash, html
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.actions import ActionSender
 from dashboard.auth import Auth, Regions, check_dashboard_secret, install_auth
@@ -67,8 +68,17 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
     install_auth(app.server, auth, secret)
     app.layout = html.Div([dash.page_container], className="saylau")
+    _trust_proxies(app.server, settings.dashboard_trusted_proxies)
     register_export_routes(app.server, settings.export_path)
     return app
+
+
+def _trust_proxies(server: flask.Flask, proxies: int) -> None:
+    """Take the client's address from the X-Forwarded-For that the last `proxies` proxies
+    added (none: the header is anyone's to forge). Behind a proxy without this, every user
+    has the proxy's address, and the login throttle counts them all as one."""
+    if proxies > 0:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
 
 
 def _bootstrap(settings: Settings) -> str:

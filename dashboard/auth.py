@@ -30,11 +30,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
-from werkzeug.exceptions import Forbidden
+from dash import html
+from werkzeug.exceptions import Forbidden, MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from dashboard.throttle import LoginThrottle, minutes_text
-from dashboard.users import HEADQUARTERS, MEDIA, REGIONAL_LEAD, ROLES, User, UserDirectory
+from dashboard.users import (
+    HEADQUARTERS,
+    MEDIA,
+    REGIONAL_LEAD,
+    ROLES,
+    User,
+    UserDirectory,
+    UsersError,
+)
 from saylau.settings import PLACEHOLDER_SECRETS, Settings
 
 log = logging.getLogger("saylau.dashboard")
@@ -129,6 +138,7 @@ def install_auth(server: flask.Flask, auth: Auth, secret: str) -> None:
     server.config["SAYLAU_AUTH"] = auth
     server.before_request(_guard)
     server.add_url_rule(LOGIN_POST, "saylau_login", _login, methods=["POST"])
+    # GET is routed here only to be refused (else Dash's catch-all page would answer it).
     server.add_url_rule(LOGOUT_PATH, "saylau_logout", _logout, methods=["GET", "POST"])
 
 
@@ -267,7 +277,12 @@ def _session_user() -> User | None:
     if time.time() - since > _auth().session_seconds:
         session.clear()
         return None
-    return _auth().users.get(username)  # a removed user is logged out at once
+    user = _auth().users.get(username)  # a removed user is logged out at once
+    # The cookie is signed but lives on in copies: it counts only while its version is
+    # the user's (a logout, a new password or a removal gives them a new one).
+    if user is None or session.get("version") != user.session_version:
+        return None
+    return user
 
 
 def _refuse(status: int, reason: str) -> Response:
@@ -292,6 +307,7 @@ def _quoted(path: str) -> str:
 
 def _login() -> Response:
     form = flask.request.form
+    # remote_addr is the client's own address behind a trusted proxy (ProxyFix, app.py).
     username, address = form.get("username", ""), flask.request.remote_addr or "unknown"
     throttle = _auth().throttle
     # Checked before the password: a refused guess costs no scrypt work and tells nothing.
@@ -299,6 +315,10 @@ def _login() -> Response:
     if wait > 0:
         log.warning("dashboard: a login from %s refused: too many failures", address)
         return flask.redirect(f"{LOGIN_PATH}?wait={math.ceil(wait)}")
+    delay = throttle.delay_seconds(address)
+    if delay > 0:  # many names failed from there: slowed down, but not refused
+        log.warning("dashboard: a login from %s held %.2f s: many failures", address, delay)
+        time.sleep(delay)
     user = _auth().users.authenticate(username, form.get("password", ""))
     if user is None:
         throttle.failed(address, username)
@@ -308,6 +328,7 @@ def _login() -> Response:
     flask.session.clear()
     flask.session.permanent = True
     flask.session["user"], flask.session["since"] = user.username, time.time()
+    flask.session["version"] = user.session_version
     log.info("dashboard: %s logged in (%s)", user.username, user.role)
     return flask.redirect(_safe_next(form.get("next", ""), user))
 
@@ -329,5 +350,24 @@ def _safe_next(target: str, user: User) -> str:
 
 
 def _logout() -> Response:
+    # POST only: a link, an image or a redirect (all GETs) on any page must not log anyone
+    # out. Another site's form cannot either: the session cookie is SameSite=Lax.
+    if flask.request.method != "POST":
+        raise MethodNotAllowed(valid_methods=["POST"])
+    user = _session_user()
+    if user is not None:
+        try:  # ends this session and its copies, in every dashboard process
+            _auth().users.end_sessions(user.username)
+        except (OSError, UsersError):
+            log.exception("dashboard: a logout could not be written to the users file")
+            # The cookie is kept, so that the user sees it failed and can try again.
+            return _refuse(503, "the logout could not be recorded; try again")
+        log.info("dashboard: %s logged out", user.username)
     flask.session.clear()
     return flask.redirect(LOGIN_PATH)
+
+
+def logout_button() -> html.Form:
+    """The "log out" control of a page: a form that posts to the logout route."""
+    return html.Form(action=LOGOUT_PATH, method="post", className="logout",
+                     children=[html.Button("log out", type="submit")])

@@ -1,10 +1,15 @@
-"""Slow down password guessing: too many failed logins, and logins from there wait.
+"""Slow down password guessing, without locking out anyone who knows their password.
 
-Two counts of failures within a sliding window, both kept per client address:
-- for one user name from one address (``max_failures``): someone guessing a password;
+Failures within a sliding window are counted per client address (behind a trusted proxy, the
+address it forwards: SAYLAU_DASHBOARD_TRUSTED_PROXIES, dashboard/app.py), two ways:
+- for one user name from one address (``max_failures``): someone guessing that password.
+  Logins for that name from there are refused until the oldest failure leaves the window.
 - for all names from one address (``ADDRESS_FACTOR`` times more): someone trying many names.
-When either is full, logins from that address (for that name, or for any name) are refused
-until the oldest failure leaves the window. A successful login clears its name's count.
+  Logins from there are slowed down, never refused: each waits ``DELAY_STEP_S`` more per
+  failure beyond the limit, at most ``MAX_DELAY_S``, before its password is checked. Many
+  people can share an address (an office, a proxy nobody declared trusted), and a refusal
+  would lock all of them out for one person's failures.
+A successful login clears its name's count.
 The counts live in the dashboard process's memory: with several gunicorn workers each keeps
 its own, so the limit is per worker (still a few dozen guesses per window, not millions).
 """
@@ -18,6 +23,9 @@ from collections import deque
 from collections.abc import Callable
 
 ADDRESS_FACTOR = 10
+# The slow-down of an address with too many failures. Bounded: a sleeping login holds one
+# of the worker's threads, and a person with the right password must still get in quickly.
+DELAY_STEP_S, MAX_DELAY_S = 0.25, 2.0
 MAX_KEYS = 100_000  # beyond this many addresses and names, the stalest are forgotten
 MAX_NAME = 200  # characters of a typed user name kept as a key (a form may send megabytes)
 
@@ -32,12 +40,19 @@ class LoginThrottle:
         self._lock = threading.Lock()
 
     def wait_seconds(self, address: str, username: str) -> float:
-        """How long logins for ``username`` from ``address`` must wait; 0 = go ahead."""
+        """How long logins for ``username`` from ``address`` are refused; 0 = go ahead.
+        Only this name's own failures count: other names' never refuse it."""
         now = self._clock()
         with self._lock:
-            return max(self._wait(_name_key(address, username), self.max_failures, now),
-                       self._wait(("address", address), self.max_failures * ADDRESS_FACTOR,
-                                  now))
+            return self._wait(_name_key(address, username), self.max_failures, now)
+
+    def delay_seconds(self, address: str) -> float:
+        """How long a login from ``address`` is held before its password is checked."""
+        now = self._clock()
+        with self._lock:
+            count = len(self._recent(("address", address), now))
+        beyond = count - self.max_failures * ADDRESS_FACTOR + 1
+        return min(MAX_DELAY_S, DELAY_STEP_S * beyond) if beyond > 0 else 0.0
 
     def failed(self, address: str, username: str) -> None:
         now = self._clock()
@@ -51,17 +66,21 @@ class LoginThrottle:
             self._failures.pop(_name_key(address, username), None)
 
     def _wait(self, key: tuple[str, ...], limit: int, now: float) -> float:
+        times = self._recent(key, now)
+        if len(times) < limit:
+            return 0.0
+        return times[-limit] + self.window_s - now  # until the limit-th newest one expires
+
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
+        """The failures of ``key`` still in the window (the older ones are dropped)."""
         times = self._failures.get(key)
         if times is None:
-            return 0.0
+            return deque()
         while times and times[0] <= now - self.window_s:
             times.popleft()
         if not times:
             del self._failures[key]
-            return 0.0
-        if len(times) < limit:
-            return 0.0
-        return times[-limit] + self.window_s - now  # until the limit-th newest one expires
+        return times
 
     def _forget_stalest(self) -> None:
         if len(self._failures) > MAX_KEYS:

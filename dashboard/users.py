@@ -2,11 +2,20 @@
 
 Only hashes are stored (scrypt with a per-user random salt); a password is never written,
 logged or printed. The file is replaced atomically and readable by its owner only.
+
+Each user also has a session version, a random word copied into the session cookie at login:
+a session is good only while its version is the user's current one. Logging out, a new
+password (``saylau users add``) and a removal give the user a new one, so every cookie issued
+before, copies included, stops working in every dashboard process (they all read this file).
+Changes are made under a lock on a file beside it: the dashboard (at logout) and the
+``saylau users`` command may change it at the same moment, and neither may undo the other.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import functools
 import hashlib
 import hmac
@@ -14,7 +23,8 @@ import json
 import os
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 HEADQUARTERS, REGIONAL_LEAD, MEDIA = "headquarters", "regional_lead", "media"
@@ -38,6 +48,8 @@ class User:
     role: str
     region: str | None = None  # the region of a regional lead; None for the other roles
     password_hash: str = field(default="", repr=False, compare=False)
+    # "" in a users file written before versions existed: its users' first sessions.
+    session_version: str = field(default="", repr=False, compare=False)
 
     @property
     def home_path(self) -> str:
@@ -73,6 +85,10 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
+def new_session_version() -> str:
+    return secrets.token_urlsafe(12)  # random, so a re-added name never repeats an old one
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -97,8 +113,8 @@ def read_users(path: Path) -> dict[str, User]:
         return {}
     try:
         records = json.loads(path.read_text(encoding="utf-8"))["users"]
-        users = [User(r["username"], r["role"], r.get("region"), r["password_hash"])
-                 for r in records]
+        users = [User(r["username"], r["role"], r.get("region"), r["password_hash"],
+                      str(r.get("session_version", ""))) for r in records]
     except (ValueError, KeyError, TypeError) as error:
         raise UsersError(f"{path} is not a valid users file") from error
     return {user.username: user for user in users}
@@ -121,32 +137,63 @@ def add_user(path: Path, username: str, role: str, region: str | None, password:
              region_codes: set[str]) -> User:
     """Add a user, or replace the role and password of an existing one."""
     check_new_user(username, role, region, password, region_codes)
-    users = read_users(path)
-    user = User(username, role, region, hash_password(password))
-    write_users(path, {**users, username: user})
+    # A new session version: a changed password or role ends the sessions of the old one.
+    user = User(username, role, region, hash_password(password), new_session_version())
+    with _changing(path):
+        write_users(path, {**read_users(path), username: user})
     return user
 
 
 def remove_user(path: Path, username: str) -> bool:
-    users = read_users(path)
-    if username not in users:
-        return False
-    del users[username]
-    write_users(path, users)
+    with _changing(path):
+        users = read_users(path)
+        if username not in users:
+            return False
+        del users[username]
+        write_users(path, users)
     return True
+
+
+def end_sessions(path: Path, username: str) -> bool:
+    """Give the user a new session version: every session of theirs ends, on every
+    device. False if there is no such user."""
+    with _changing(path):
+        users = read_users(path)
+        if username not in users:
+            return False
+        users[username] = replace(users[username], session_version=new_session_version())
+        write_users(path, users)
+    return True
+
+
+@contextlib.contextmanager
+def _changing(path: Path) -> Iterator[None]:
+    """Hold the users file's lock while reading and rewriting it (readers need none: the
+    file is replaced atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 class UserDirectory:
     """The users file as the running dashboard sees it: re-read when it changes, so a
-    removed user loses access at their next request without restarting the dashboard."""
+    removed user, or a session ended in another process, loses access at the next request
+    without restarting the dashboard."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._users: dict[str, User] = {}
 
     def get(self, username: str) -> User | None:
         return self._current().get(username)
+
+    def end_sessions(self, username: str) -> None:
+        end_sessions(self.path, username)
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.get(username)
@@ -158,7 +205,9 @@ class UserDirectory:
             status = self.path.stat()
         except FileNotFoundError:
             return {}
-        stamp = (status.st_mtime_ns, status.st_size)
+        # The inode too: each write is a new file, and two writes of the same size within
+        # one tick of the file system's clock have the same mtime.
+        stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
         if stamp != self._stamp:
             self._users, self._stamp = read_users(self.path), stamp
         return self._users

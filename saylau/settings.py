@@ -122,10 +122,15 @@ class Settings(BaseSettings):
     dashboard_session_minutes: float = Field(
         720.0, gt=0, description="a dashboard login lasts this long, then the user logs in again")
     dashboard_login_attempts: int = Field(
-        5, ge=1, description="failed logins for one user name from one address (ten times as "
-                             "many for all names) before logins from there must wait")
+        5, ge=1, description="failed logins for one user name from one address before logins "
+                             "for that name from there must wait; ten times as many for all "
+                             "names from one address slow every login from there (≤ 2 s)")
     dashboard_login_lockout_minutes: float = Field(
         15.0, gt=0, description="the window failed logins are counted over, and the longest wait")
+    dashboard_trusted_proxies: int = Field(
+        0, ge=0, le=10, description="proxies in front of the dashboard whose X-Forwarded-For "
+                                    "gives the client's address (1 behind one TLS proxy); "
+                                    "0 = trust no proxy header (anyone could forge it)")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(

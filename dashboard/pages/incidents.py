@@ -17,7 +17,13 @@ from werkzeug.exceptions import Forbidden
 
 from dashboard.actions import ActionError, review_event
 from dashboard.app import current_context
-from dashboard.auth import allowed_regions, current_user, require_region, require_station
+from dashboard.auth import (
+    allowed_regions,
+    current_user,
+    logout_button,
+    require_region,
+    require_station,
+)
 from dashboard.incident_list import SEVERITIES, STATUSES, filter_incidents
 from dashboard.regional import version_of
 from dashboard.snapshot import current_snapshot
@@ -44,7 +50,7 @@ def layout(as_of: str | None = None, **query: str) -> html.Div:
         chosen = regions[0]
     return html.Div(className="incidents-page", children=[
         html.H1("Incidents"),
-        html.A("log out", href="/auth/logout", className="logout"),
+        logout_button(),
         html.Div(className="incidents-filters", children=[
             dcc.Dropdown(id=f"{PAGE}-region", value=chosen, clearable=len(regions) > 1,
                          placeholder="every region",

@@ -17,7 +17,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from dashboard.actions import ActionError, assignment_event
 from dashboard.app import current_context
-from dashboard.auth import current_user, require_region, require_station
+from dashboard.auth import current_user, logout_button, require_region, require_station
 from dashboard.regional import (
     COVERAGE_LABELS,
     coverage_counts,
@@ -45,7 +45,7 @@ def layout(code: str | None = None, as_of: str | None = None, **query: str) -> h
     context = current_context()
     return html.Div(className="region-page", children=[
         html.H1(f"{context.region_names.get(code, code)} ({code})", id=f"{PAGE}-title"),
-        html.A("log out", href="/auth/logout", className="logout"),
+        logout_button(),
         dcc.Store(id=f"{PAGE}-code", data=code),
         TIME.control(as_of),
         dcc.Store(id=f"{PAGE}-plan-shown"),  # the version of the suggestions on screen

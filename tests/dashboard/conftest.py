@@ -7,6 +7,7 @@ one per session (hq, lead of LEAD_REGION, press) and points the environment at i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -126,6 +128,19 @@ class DashboardServer:
         self.server.shutdown()
         self.app.server.config["SAYLAU"].actions.close()
         self.warehouse.close()
+
+
+@contextlib.contextmanager
+def bare_dashboard(tmp_path: Path, **settings: Any) -> Iterator[str]:
+    """A dashboard over real HTTP on an empty chDB warehouse; yields its address. Enough
+    for logins, logouts and sessions: no page data is asked for (a page's HTML is Dash's
+    empty shell, its data comes from callbacks)."""
+    url = f"chdb://{tmp_path}/warehouse"
+    server = DashboardServer(Settings(warehouse=url, data_dir=tmp_path, **settings), url)
+    try:
+        yield server.url.rstrip("/")
+    finally:
+        server.close()
 
 
 # --- A live site: broker, worker, ClickHouse server, dashboard ---------------------------

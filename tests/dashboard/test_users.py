@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import stat
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +17,10 @@ from dashboard.users import (
     UserDirectory,
     UsersError,
     add_user,
+    end_sessions,
     hash_password,
     read_users,
+    remove_user,
     verify_password,
 )
 from saylau.cli import main
@@ -55,6 +58,48 @@ def test_a_bad_user_is_refused_without_repeating_the_password(
         add_user(tmp_path / "users.json", name, role, region, password, {"KAZ011"})
     assert password not in str(refused.value)
     assert not (tmp_path / "users.json").exists()
+
+
+def test_ending_sessions_changes_only_that_users_version(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    for name in ("hq", "lead"):
+        add_user(path, name, "headquarters", None, PASSWORD, set())
+    before = read_users(path)
+    assert end_sessions(path, "hq") and not end_sessions(path, "nobody")
+    after = read_users(path)
+    assert after["hq"].session_version not in ("", before["hq"].session_version)
+    assert after["lead"].session_version == before["lead"].session_version
+    assert after["hq"].password_hash == before["hq"].password_hash
+
+
+def test_logouts_and_a_removal_at_the_same_moment_lose_no_change(tmp_path: Path) -> None:
+    """The dashboard's processes (logouts) and `saylau users remove` rewrite the file at
+    once; without the lock one would write back what another had just changed."""
+    path = tmp_path / "users.json"
+    names = [f"user-{number}" for number in range(8)]
+    for name in [*names, "removed"]:
+        add_user(path, name, "headquarters", None, PASSWORD, set())
+    before = read_users(path)
+    start = threading.Barrier(len(names) + 1)
+
+    def log_out_often(name: str) -> None:
+        start.wait()
+        for _ in range(5):
+            end_sessions(path, name)
+
+    def remove() -> None:
+        start.wait()
+        remove_user(path, "removed")
+
+    threads = [threading.Thread(target=log_out_often, args=(name,)) for name in names]
+    threads.append(threading.Thread(target=remove))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    after = read_users(path)
+    assert "removed" not in after, "a logout wrote a removed user back"
+    assert all(after[name].session_version != before[name].session_version for name in names)
 
 
 def test_saylau_users_adds_lists_and_removes_without_printing_passwords(

@@ -101,6 +101,14 @@ def test_two_gunicorn_workers_serve_pages_and_metrics_and_stop_on_sigterm(
             status, metrics = get(base + "/metrics")
             assert status == 200
             assert status_page_count(metrics) == statuses
+        # Logged out on one worker, a copy of the cookie is refused by both: each replay
+        # is a new connection, answered by either worker (the end of a session is kept in
+        # the users file, which every worker reads, not in one worker's memory).
+        copied = {"session": str(client.cookies["session"])}
+        assert client.post("/auth/logout").status_code == 302
+        replays = [httpx.get(base + "/status", cookies=copied, timeout=20).status_code
+                   for _ in range(20)]
+        assert replays == [302] * 20, "a worker still honoured the logged-out session"
         process.send_signal(signal.SIGTERM)
         started = time.monotonic()
         assert process.wait(timeout=STOP_TIMEOUT_S) == 0

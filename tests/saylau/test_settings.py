@@ -31,6 +31,7 @@ def test_defaults():
     assert settings.election_timezone == "Asia/Almaty"
     assert (settings.polls_open, settings.polls_close) == (dt.time(7, 0), dt.time(20, 0))
     assert settings.dashboard_port == 8050
+    assert settings.dashboard_trusted_proxies == 0  # no proxy header is believed
     assert settings.simulate_speed == 120.0
     assert settings.log_level == "info"
 
@@ -56,6 +57,7 @@ def test_tz_is_the_election_time_zone():
     ("SAYLAU_SIMULATE_SPEED", "600", "simulate_speed", 600.0),
     ("SAYLAU_LOG_LEVEL", "debug", "log_level", "debug"),
     ("saylau_dashboard_port", "8111", "dashboard_port", 8111),  # case-insensitive
+    ("SAYLAU_DASHBOARD_TRUSTED_PROXIES", "1", "dashboard_trusted_proxies", 1),
 ])
 def test_environment_overrides_defaults(monkeypatch, variable, value, field, expected):
     monkeypatch.setenv(variable, value)
@@ -137,6 +139,7 @@ def test_unknown_time_zone_is_refused(zone):
 
 
 @pytest.mark.parametrize(("field", "value"), [
+    ("dashboard_trusted_proxies", -1),
     ("log_level", "verbose"),
     ("topic_prefix", "saylau topics"),
     ("topic_partitions", 0),
