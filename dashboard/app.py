@@ -59,7 +59,8 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
                 session_seconds=settings.dashboard_session_minutes * 60,
                 callbacks=lambda: app.callback_map,
                 throttle=LoginThrottle(settings.dashboard_login_attempts,
-                                       settings.dashboard_login_lockout_minutes * 60))
+                                       settings.dashboard_login_lockout_minutes * 60),
+                origins=own_origins(settings.dashboard_origins))
     # The status page asks Kafka for the lag; the wall, station and time-travel pages read
     # the election day and refresh settings.
     app.server.config["SAYLAU_SETTINGS"] = settings
@@ -69,6 +70,11 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     app.layout = html.Div([dash.page_container], className="saylau")
     register_export_routes(app.server, settings.export_path)
     return app
+
+
+def own_origins(text: str) -> tuple[str, ...]:
+    """SAYLAU_DASHBOARD_ORIGINS: comma-separated addresses, without a trailing slash."""
+    return tuple(part.strip().rstrip("/") for part in text.split(",") if part.strip())
 
 
 def _bootstrap(settings: Settings) -> str:

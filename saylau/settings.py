@@ -126,6 +126,11 @@ class Settings(BaseSettings):
                              "many for all names) before logins from there must wait")
     dashboard_login_lockout_minutes: float = Field(
         15.0, gt=0, description="the window failed logins are counted over, and the longest wait")
+    dashboard_origins: str = Field(
+        "", description="the addresses browsers open the dashboard at, comma-separated "
+                        "(https://dash.example.kz); a callback sent from a page of any other "
+                        "Origin is refused. Empty = the request's own Host (set it behind a "
+                        "proxy that rewrites Host)")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(
