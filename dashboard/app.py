@@ -65,7 +65,8 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     # the election day and refresh settings.
     app.server.config["SAYLAU_SETTINGS"] = settings
     # Metrics first: their clock starts before the access check, so refusals count too.
-    register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
+    # Prometheus /metrics: requests per page and per callback of this app (no other label).
+    register_metrics(app.server, lambda: app.callback_map)
     install_auth(app.server, auth, secret)
     app.layout = html.Div([dash.page_container], className="saylau")
     register_export_routes(app.server, settings.export_path)
