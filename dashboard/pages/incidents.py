@@ -17,7 +17,13 @@ from werkzeug.exceptions import Forbidden
 
 from dashboard.actions import ActionError, review_event
 from dashboard.app import current_context
-from dashboard.auth import allowed_regions, current_user, require_region, require_station
+from dashboard.auth import (
+    allowed_regions,
+    current_user,
+    require_page,
+    require_region,
+    require_station,
+)
 from dashboard.incident_list import SEVERITIES, STATUSES, filter_incidents
 from dashboard.regional import version_of
 from dashboard.snapshot import current_snapshot
@@ -34,6 +40,7 @@ MAX_ROWS = 500
 
 
 def layout(as_of: str | None = None, **query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
     user = current_user()
     regions = sorted(allowed_regions(user))
     names = current_context().region_names
