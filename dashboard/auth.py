@@ -41,7 +41,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response
 
 from dashboard.callback_check import CallbackMismatch, CheckedCallback, check_callback
-from dashboard.request_check import decoded_texts, from_another_site
+from dashboard.request_check import decoded_texts, from_another_site, json_body
 from dashboard.throttle import LoginThrottle, minutes_text
 from dashboard.users import HEADQUARTERS, MEDIA, REGIONAL_LEAD, ROLES, User, UserDirectory
 from saylau.settings import PLACEHOLDER_SECRETS, Settings
@@ -212,7 +212,7 @@ def _guard_callback(request: flask.Request, user: User | None) -> Response | Non
     if request.method == "POST" and from_another_site(request, _auth().origins):
         log.warning("dashboard: a callback sent from another site was refused")
         return _refuse(403, "sent from another site")
-    body: Any = request.get_json(silent=True)
+    body: Any = json_body(request)
     if not isinstance(body, dict) or "outputs" not in body:
         return _refuse(400, "not a Dash callback request")
     output = body.get("output")

@@ -30,6 +30,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from dashboard.request_check import json_body
+
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CALLBACK_PATH = "/_dash-update-component"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -66,7 +68,7 @@ def register_metrics(server: flask.Flask,
         started = flask.g.pop("saylau_started", None)
         if started is None or flask.request.path == "/metrics":
             return response
-        body = flask.request.get_json(silent=True) if flask.request.is_json else None
+        body = json_body(flask.request) if flask.request.is_json else None
         handler = request_handler(flask.request.method, flask.request.path, body,
                                   _page_paths(), callbacks())
         requests.labels(handler=handler, status=str(response.status_code)).inc()

@@ -20,6 +20,16 @@ import flask
 MAX_UNQUOTE = 3  # %254B -> %4B -> K: decoded until it no longer changes, a few times at most
 
 
+def json_body(request: flask.Request) -> Any:
+    """The request's JSON, or None if it has none or none that parses. A body nested
+    thousands deep makes the parser itself fail (RecursionError): that too is None, so
+    the answer is a 400, never a 500."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def decoded_texts(request: flask.Request) -> Iterator[str]:
     """The path, the query's names and values, form fields and every text in a JSON body
     (ids and ``changedPropIds`` parsed as Dash parses them), each also percent-decoded."""
@@ -29,22 +39,26 @@ def decoded_texts(request: flask.Request) -> Iterator[str]:
     if request.mimetype == "application/x-www-form-urlencoded":
         for name, values in request.form.lists():
             found.extend([name, *values])
-    found.extend(_texts(request.get_json(silent=True)))
+    found.extend(_texts(json_body(request)))
     for text in found:
         yield from _unquoted(text)
 
 
 def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-        yield from _texts(_embedded_json(value))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts(item)
+    """Every text in a parsed JSON value, keys included; a loop, not recursion, so a
+    deeply nested body is read to the end instead of failing with a 500."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+            pending.append(_embedded_json(item))
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                yield str(key)
+                pending.append(inner)
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _embedded_json(text: str) -> Any:

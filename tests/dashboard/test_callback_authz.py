@@ -354,3 +354,12 @@ def test_an_action_sent_from_another_site_is_refused(
     sent = reviews_on_topic(site, broker.bootstrap, topic_prefix)
     assert len(sent) == 3 and {m["incident_id"] for m in sent} == {incident}
     assert dt.datetime.fromisoformat(sent[0]["occurred_at"]) <= dt.datetime.now(dt.UTC)
+
+
+def test_a_body_nested_too_deep_to_parse_gets_400_not_500(
+        embargoed: EmbargoedDay, dashboard_users: DashboardUsers) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    for name in (None, "hq", "lead"):
+        answer = client(embargoed.url, dashboard_users, name).post(
+            CALLBACK_PATH, content=deep, headers={"content-type": "application/json"})
+        assert answer.status_code == 400, (name, answer.status_code)
