@@ -60,12 +60,14 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
                 session_seconds=settings.dashboard_session_minutes * 60,
                 callbacks=lambda: app.callback_map,
                 throttle=LoginThrottle(settings.dashboard_login_attempts,
-                                       settings.dashboard_login_lockout_minutes * 60))
+                                       settings.dashboard_login_lockout_minutes * 60),
+                origins=own_origins(settings.dashboard_origins))
     # The status page asks Kafka for the lag; the wall, station and time-travel pages read
     # the election day and refresh settings.
     app.server.config["SAYLAU_SETTINGS"] = settings
     # Metrics first: their clock starts before the access check, so refusals count too.
-    register_metrics(app.server)  # Prometheus /metrics: requests per page and callback
+    # Prometheus /metrics: requests per page and per callback of this app (no other label).
+    register_metrics(app.server, lambda: app.callback_map)
     install_auth(app.server, auth, secret)
     app.layout = html.Div([dash.page_container], className="saylau")
     _trust_proxies(app.server, settings.dashboard_trusted_proxies)
@@ -79,6 +81,11 @@ def _trust_proxies(server: flask.Flask, proxies: int) -> None:
     has the proxy's address, and the login throttle counts them all as one."""
     if proxies > 0:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
+
+
+def own_origins(text: str) -> tuple[str, ...]:
+    """SAYLAU_DASHBOARD_ORIGINS: comma-separated addresses, without a trailing slash."""
+    return tuple(part.strip().rstrip("/") for part in text.split(",") if part.strip())
 
 
 def _bootstrap(settings: Settings) -> str:

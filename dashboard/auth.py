@@ -5,16 +5,23 @@ pages, every Dash callback (``/_dash-update-component``) and every download. It 
 from two facts, so a new page, callback or route is covered without being listed:
 
 1. The page. A path's first segment names its page (``/region/KAZ011`` -> ``region``,
-   ``/`` -> ``wall``); a callback belongs to the page its output ids start with
-   (``region-map`` -> ``region``; the page router's callback to the page it routes to).
-   `PAGE_ROLES` says which roles may use a page besides headquarters; a page it does not
-   name is for headquarters only.
+   ``/`` -> ``wall``); a callback belongs to the page its registered output ids start
+   with (``region-map`` -> ``region``; the page router's callback to the page of the
+   pathname at the router's own input position). A callback request whose outputs,
+   inputs and states are not exactly its registration's is refused first (400,
+   dashboard/callback_check.py): Dash passes values by position, so ids that were not
+   checked would say nothing. `PAGE_ROLES` says which roles may use a page besides
+   headquarters; a page it does not name is for headquarters only.
 2. The region. For a regional lead, every region code and station id anywhere in the
-   request (path, query, callback body: inputs, states, ids) must be of their region.
+   request (path, query, callback body: inputs, states, ids), raw and decoded
+   (dashboard/request_check.py), must be of their region.
+
+A callback POST whose Origin (or Referer) is not the dashboard's own address is refused
+(403): SameSite=Lax cookies still come with a request from a sibling subdomain.
 
 Pages and callbacks also call `require_region` / `require_station` for what they read,
 and filter with `allowed_regions`, so a request that names no region sees only the
-user's own.
+user's own; every page's layout() calls `require_page`.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +41,8 @@ from dash import html
 from werkzeug.exceptions import Forbidden, MethodNotAllowed
 from werkzeug.wrappers import Response
 
+from dashboard.callback_check import CallbackMismatch, CheckedCallback, check_callback
+from dashboard.request_check import decoded_texts, from_another_site, json_body
 from dashboard.throttle import LoginThrottle, minutes_text
 from dashboard.users import (
     HEADQUARTERS,
@@ -129,6 +138,9 @@ class Auth:
     session_seconds: float
     callbacks: Callable[[], dict[str, dict[str, Any]]]  # the Dash app's callback_map
     throttle: LoginThrottle
+    # The addresses browsers reach the dashboard at (SAYLAU_DASHBOARD_ORIGINS); empty:
+    # the request's own Host. A callback POST from any other Origin is refused.
+    origins: tuple[str, ...] = ()
 
 
 def install_auth(server: flask.Flask, auth: Auth, secret: str) -> None:
@@ -185,28 +197,55 @@ def may_open(user: User | None, page: str) -> bool:
 
 # --- The check before every request ------------------------------------------------------
 
+def require_page(page: str) -> None:
+    """403 unless this request's user may open `page`. Every page's layout() calls it: the
+    guard judged the router's request, and the page checks again for itself."""
+    if not may_open(current_user(), page):
+        raise Forbidden("this page is not for this user")
+
+
 def _guard() -> Response | None:
     request = flask.request
     if request.path.startswith(PUBLIC_PREFIXES) or request.path in PUBLIC_PATHS:
         return None
     user = _session_user()
     flask.g.saylau_user = user
-    callback_output = None
     if request.path == CALLBACK_PATH:
-        body: Any = request.get_json(silent=True)
-        pages = _callback_pages(body)
-        if pages is None:
-            return _refuse(400, "not a Dash callback request")
-        callback_output = body.get("output")
-    elif user is None:
+        return _guard_callback(request, user)
+    if user is None:
         return _to_login(request)
-    else:
-        pages = [page_of_path(request.path)]
+    return _judge(request, user, [page_of_path(request.path)])
+
+
+def _guard_callback(request: flask.Request, user: User | None) -> Response | None:
+    """A callback is judged by its registration, never by the ids it was sent with."""
+    if request.method == "POST" and from_another_site(request, _auth().origins):
+        log.warning("dashboard: a callback sent from another site was refused")
+        return _refuse(403, "sent from another site")
+    body: Any = json_body(request)
+    if not isinstance(body, dict) or "outputs" not in body:
+        return _refuse(400, "not a Dash callback request")
+    output = body.get("output")
+    registration = _auth().callbacks().get(output) if isinstance(output, str) else None
+    if registration is None:
+        return _refuse(401, "log in first") if user is None else \
+            _refuse(404, "no such callback")
+    try:
+        checked = check_callback(body, registration)
+        pages = _callback_pages(checked)
+    except CallbackMismatch as error:
+        return _refuse(400, f"not the registered callback: {error}")
+    refused = _judge(request, user, pages)
+    if refused is None and registration.get("callback") is None:
+        return _refuse(404, "no such callback")  # clientside: the browser runs it
+    return refused
+
+
+def _judge(request: flask.Request, user: User | None, pages: list[str]) -> Response | None:
+    """None if `user` may open every one of `pages` with this request, else the refusal."""
     if user is not None and user.role == REGIONAL_LEAD and not _only_own_region(user):
         return _refuse(403, "another region's data")
     if all(may_open(user, page) for page in pages):
-        if request.path == CALLBACK_PATH and not _served_by_server(callback_output):
-            return _refuse(404, "no such callback")  # clientside, or made up
         return None
     if user is not None and request.path == "/":
         return flask.redirect(user.home_path)  # the wall is for headquarters
@@ -214,16 +253,12 @@ def _guard() -> Response | None:
 
 
 def _only_own_region(user: User) -> bool:
+    """No region but the lead's named anywhere in the request: in its raw text and in
+    every value as the code behind it reads it (percent- and JSON-decoded)."""
     request = flask.request
     text = " ".join([request.path, request.query_string.decode("utf-8", "replace"),
-                     request.get_data(as_text=True)])
+                     request.get_data(as_text=True), *decoded_texts(request)])
     return _auth().regions.mentioned(text) <= {user.region}
-
-
-def _served_by_server(output: Any) -> bool:
-    """Whether the app runs a server-side callback for `output` (not a clientside one)."""
-    spec = _auth().callbacks().get(output) if isinstance(output, str) else None
-    return spec is not None and spec.get("callback") is not None
 
 
 def page_of_path(path: str) -> str:
@@ -237,36 +272,32 @@ def _page_of_id(component_id: Any) -> str:
     return str(component_id).split("-", 1)[0].split(".", 1)[0]
 
 
-def _callback_pages(body: Any) -> list[str] | None:
-    """The pages a callback request serves (its outputs'), or None if it is no callback."""
-    if not isinstance(body, dict) or "outputs" not in body:
-        return None
-    outputs = body["outputs"] if isinstance(body["outputs"], list) else [body["outputs"]]
+def _callback_pages(checked: CheckedCallback) -> list[str]:
+    """The pages a checked callback serves: its registered outputs' pages; for the page
+    router, the page of the pathname at the router's own input position (the value its
+    function receives)."""
     pages = []
-    for output in _flatten(outputs):
-        if not isinstance(output, dict):
-            return None
-        if str(output.get("id")).startswith(ROUTER_PREFIX):
-            pages.append(page_of_path(_routed_path(body)))
+    # A callback without outputs belongs to its inputs' page; one with neither is
+    # headquarters' (no page of that name is given to another role).
+    ids = checked.output_ids() or [d.id for d in checked.inputs] or ["no page"]
+    for component_id in ids:
+        if isinstance(component_id, str) and component_id.startswith(ROUTER_PREFIX) \
+                and _is_router(checked):
+            pages.append(page_of_path(_routed_path(checked)))
         else:
-            pages.append(_page_of_id(output.get("id")))
-    return pages or None
+            pages.append(_page_of_id(component_id))
+    return pages
 
 
-def _flatten(items: list[Any]) -> Iterator[Any]:
-    for item in items:  # wildcard outputs arrive as a list of lists
-        if isinstance(item, list):
-            yield from _flatten(item)
-        else:
-            yield item
+def _is_router(checked: CheckedCallback) -> bool:
+    return any(d.id == ROUTER_PATHNAME and d.property == "pathname" for d in checked.inputs)
 
 
-def _routed_path(body: dict[str, Any]) -> str:
-    for item in _flatten(list(body.get("inputs") or [])):
-        if isinstance(item, dict) and item.get("id") == ROUTER_PATHNAME \
-                and item.get("property") == "pathname":
-            return str(item.get("value") or "/")
-    return "/"
+def _routed_path(checked: CheckedCallback) -> str:
+    pathname = checked.input_value(ROUTER_PATHNAME, "pathname")
+    if pathname is not None and not isinstance(pathname, str):
+        raise CallbackMismatch("the router's pathname is not a path")
+    return pathname or "/"
 
 
 def _session_user() -> User | None:

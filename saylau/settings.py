@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         0, ge=0, le=10, description="proxies in front of the dashboard whose X-Forwarded-For "
                                     "gives the client's address (1 behind one TLS proxy); "
                                     "0 = trust no proxy header (anyone could forge it)")
+    dashboard_origins: str = Field(
+        "", description="the addresses browsers open the dashboard at, comma-separated "
+                        "(https://dash.example.kz); a callback sent from a page of any other "
+                        "Origin is refused. Empty = the request's own Host (set it behind a "
+                        "proxy that rewrites Host)")
 
     # --- Media exports ------------------------------------------------------------------
     export_dir: Path | None = Field(

@@ -6,6 +6,8 @@ exports carry), computed once per page load; figures are drawn from the same tab
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
@@ -18,6 +20,9 @@ from analysis.figures import (
 )
 from analysis.report import analysis_tables
 from dashboard.app import current_context
+from dashboard.auth import require_page
+from dashboard.embargo import embargo_text, embargoed_until
+from dashboard.snapshot import current_settings
 
 dash.register_page(__name__, path="/analysis", title="Saylau — analysis", name="Analysis")
 
@@ -26,14 +31,17 @@ DISCREPANCIES_SHOWN = 50
 
 
 def layout(**_query: str) -> html.Div:
-    tables = analysis_tables(current_context().warehouse)
+    require_page(PAGE)
+    warehouse = current_context().warehouse
+    tables = analysis_tables(warehouse)
+    embargo_ends = embargoed_until(warehouse, current_settings().election())
     histogram = tables["turnout_share_histogram"]
     scopes = ["national", *sorted(set(histogram["scope"]) - {"national"})] \
         if len(histogram) else []
     return html.Div(className="analysis", children=[
         html.H1("Saylau — analysis"),
         html.H2("Estimates (95 % and 99 % margins of error)"),
-        _estimates(tables["estimates"]),
+        *_estimates(tables["estimates"], embargo_ends),
         html.H2("Turnout against the leader's share"),
         dcc.Dropdown(id=f"{PAGE}-scope", options=scopes, value="national" if scopes else None,
                      clearable=False),
@@ -64,7 +72,16 @@ def _pct(value: float) -> str:
     return "—" if pd.isna(value) else f"{100 * value:.2f}"
 
 
-def _estimates(table: pd.DataFrame) -> html.Table:
+def _estimates(table: pd.DataFrame, embargo_ends: dt.datetime | None) -> list:
+    """The estimates table; before the embargo ends, without the exit-poll rows."""
+    if embargo_ends is None:
+        return [_estimate_table(table)]
+    notice = html.P(embargo_text(embargo_ends, current_context().timezone),
+                    id=f"{PAGE}-exitpoll-embargo")
+    return [_estimate_table(table[table["source"] != "exitpoll"]), notice]
+
+
+def _estimate_table(table: pd.DataFrame) -> html.Table:
     header = ["Source", "Scope", "Quantity", "Estimate, %", "± 95 %", "± 99 %", "Stations"]
     rows = [html.Tr([html.Td(r.source), html.Td(r.scope), html.Td(r.quantity),
                      html.Td(_pct(r.estimate), className="estimate"),

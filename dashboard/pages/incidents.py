@@ -21,6 +21,7 @@ from dashboard.auth import (
     allowed_regions,
     current_user,
     logout_button,
+    require_page,
     require_region,
     require_station,
 )
@@ -40,6 +41,7 @@ MAX_ROWS = 500
 
 
 def layout(as_of: str | None = None, **query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
     user = current_user()
     regions = sorted(allowed_regions(user))
     names = current_context().region_names

@@ -10,6 +10,7 @@ import flask
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.app import current_context
+from dashboard.auth import require_page
 from dashboard.export.publish import BundleInfo, list_bundles, read_latest
 from dashboard.export.routes import export_dir_of, file_url
 
@@ -28,6 +29,7 @@ ABOUT = ("Snapshots of election day for journalists and partners. Each bundle is
 
 
 def layout(**_query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
     return html.Div(className="media", style=PAGE_STYLE, children=[
         html.H1("Saylau — media exports"),
         html.P(ABOUT, className="media-about"),

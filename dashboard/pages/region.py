@@ -17,7 +17,13 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from dashboard.actions import ActionError, assignment_event
 from dashboard.app import current_context
-from dashboard.auth import current_user, logout_button, require_region, require_station
+from dashboard.auth import (
+    current_user,
+    logout_button,
+    require_page,
+    require_region,
+    require_station,
+)
 from dashboard.regional import (
     COVERAGE_LABELS,
     coverage_counts,
@@ -41,6 +47,7 @@ MAX_ROWS = 300  # a region's table beyond this is cut (the map and counts show a
 
 
 def layout(code: str | None = None, as_of: str | None = None, **query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
     code = require_region(code or query.get("region"))
     context = current_context()
     return html.Div(className="region-page", children=[

@@ -5,6 +5,7 @@ any moment of the day."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.app import current_context
-from dashboard.auth import require_station
+from dashboard.auth import require_page, require_station
+from dashboard.embargo import embargo_text, embargoed_until
 from dashboard.figures import (
     describe_event,
     exitpoll_shares,
@@ -35,6 +37,7 @@ TIME = TimeTravel(PAGE)
 
 
 def layout(station_id: str = "", as_of: str | None = None, **_query: str) -> html.Div:
+    require_page(PAGE)
     record = queries.station_record(current_context().warehouse, station_id)
     if record.empty:
         return html.Div(className="station", children=[
@@ -122,7 +125,9 @@ def refresh(_n: int, as_of_text: str | None, station_id: str) -> tuple[Any, ...]
     moments = reporting_moments(current_settings())
     return (turnout_curve(history, moments, voters),
             _incidents(queries.station_incidents(wh, station_id, as_of), tz),
-            _exitpoll(queries.station_exitpoll(wh, station_id, as_of)),
+            _exitpoll(queries.station_exitpoll(wh, station_id, as_of),
+                      embargoed_until(wh, current_settings().election(), as_of),
+                      context.timezone),
             _protocols(queries.latest_protocols(wh, as_of, [station_id])),
             _timeline(queries.station_events(wh, station_id, as_of), tz))
 
@@ -145,9 +150,12 @@ def _incidents(incidents: pd.DataFrame, tz: ZoneInfo) -> html.Table | html.P:
     return html.Table([header, *rows], className="station-table")
 
 
-def _exitpoll(tally: pd.DataFrame) -> html.Table | html.P:
+def _exitpoll(tally: pd.DataFrame, embargo_ends: dt.datetime | None,
+              timezone: str) -> html.Table | html.P:
     if tally.empty:
         return html.P("No exit-poll interviews.", id=f"{PAGE}-no-exitpoll")
+    if embargo_ends is not None:  # as in the media exports (dashboard/embargo.py)
+        return html.P(embargo_text(embargo_ends, timezone), id=f"{PAGE}-exitpoll-embargo")
     shares = exitpoll_shares(tally)
     header = html.Tr([html.Th(h) for h in ("Answer", "Interviews", "Share")])
     rows = [html.Tr([html.Td(r.option), html.Td(f"{r.answers:,}"),

@@ -21,6 +21,7 @@ from dash import Input, Output, callback, dcc, html
 from kafka.errors import KafkaError
 
 from dashboard.app import current_context
+from dashboard.auth import require_page
 from infra.lag import LagProbe
 from ingest.contract import EVENT_TOPICS
 from saylau.settings import Settings
@@ -51,6 +52,7 @@ class Throughput(NamedTuple):  # not a dataclass: Dash imports pages outside sys
 
 
 def layout(**_query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
     return html.Div(className="wall status", children=[
         html.H1("Saylau — pipeline status", className="wall-title"),
         html.Div(id=f"{PAGE}-headline", className="wall-headline"),

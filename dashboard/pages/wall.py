@@ -19,6 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.app import current_context
+from dashboard.auth import require_page
 from dashboard.figures import coverage_gap_map, incident_density_map, turnout_map
 from dashboard.snapshot import Snapshot, current_settings, current_snapshot
 from dashboard.timetravel import TimeTravel, parse_as_of
@@ -34,6 +35,7 @@ TICKER_ALERTS = 20
 
 
 def layout(as_of: str | None = None, **_query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
     refresh_ms = current_context().refresh_ms
     rotate_ms = int(current_settings().dashboard_rotate_seconds * 1000)
     return html.Div(className="wall", children=[

@@ -163,7 +163,9 @@ def test_dashboard_counts_page_loads_and_callbacks(tmp_path: Path,
              if name == "saylau_dashboard_requests_total"
              and dict(labels)["handler"] == "page:/"}
     assert pages == {"200": 3}
-    handler = request_handler("POST", CALLBACK_PATH, body, set())  # long outputs are cut
+    # A callback of the app keeps its label (long outputs are cut); a made-up one is other.
+    handler = request_handler("POST", CALLBACK_PATH, body, set(), {dependency["output"]})
+    assert request_handler("POST", CALLBACK_PATH, body, set()) == "other"
     calls = {dict(labels)["status"]: value for (name, labels), value in samples.items()
              if name == "saylau_dashboard_requests_total" and dict(labels)["handler"] == handler}
     assert sum(calls.values()) == 2 and set(calls) == {str(s) for s in statuses}
