@@ -3,6 +3,8 @@ even with a statement the text check would have refused; normal connections stil
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from warehouse.client import WarehouseError, open_warehouse
@@ -82,3 +84,26 @@ def test_a_normal_connection_still_writes(filled):
     finally:
         wh.close()
     assert rows(filled) == 4
+
+
+def test_a_server_user_with_a_read_only_profile_reads_through_a_read_only_connection(
+        clickhouse_server):
+    # The production set-up: `saylau sql` logs in as a user whose profile has readonly=1
+    # (Debian's users.xml ships one, `readonly`). Our own readonly=1 must not clash with it.
+    database = f"t_{uuid.uuid4().hex[:10]}"
+    writer = open_warehouse(f"clickhouse://default@127.0.0.1:{clickhouse_server.tcp_port}/"
+                            f"{database}")
+    try:
+        writer.command("CREATE DATABASE $db")
+        writer.command("CREATE TABLE $db.t (a UInt8) ENGINE = MergeTree() ORDER BY a")
+        writer.command("INSERT INTO $db.t SELECT 1")
+    finally:
+        writer.close()
+    wh = open_warehouse(f"clickhouse://readonly@127.0.0.1:{clickhouse_server.tcp_port}/"
+                        f"{database}", read_only=True)
+    try:
+        assert int(wh.query_df("SELECT count() AS n FROM $db.t")["n"][0]) == 1
+        with pytest.raises(WarehouseError, match="readonly|READONLY"):
+            wh.command("TRUNCATE TABLE $db.t")
+    finally:
+        wh.close()
