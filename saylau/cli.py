@@ -17,8 +17,6 @@ from saylau.settings import Settings, load_settings
 
 log = logging.getLogger("saylau")
 
-READ_ONLY_STARTS = ("select", "with", "show", "describe", "desc", "exists", "explain")
-
 
 def _common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (override SAYLAU_* variables)")
@@ -253,23 +251,41 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
-    from warehouse.client import WarehouseError, open_warehouse
+    """One read-only statement, checked before the warehouse opens, on a connection that
+    is read-only itself (readonly=1): the check refuses what readonly=1 lets through (file(),
+    INTO OUTFILE, several statements), the connection what the check might miss."""
+    from warehouse.client import WarehouseError, open_warehouse, parse_warehouse_url, with_database
+    from warehouse.readonly import ReadOnlyViolation, check_read_only
 
-    if not args.query.strip().lower().startswith(READ_ONLY_STARTS):
-        print("saylau sql: only read-only queries (SELECT, WITH, SHOW, DESCRIBE, EXISTS, "
-              "EXPLAIN)", file=sys.stderr)
-        return 2
-    params = dict(args.param)
-    warehouse = open_warehouse(settings.warehouse, settings.clickhouse_password.get_secret_value())
     try:
-        frame = warehouse.query_df(args.query, params)
-    except WarehouseError as error:
+        database = parse_warehouse_url(settings.warehouse).database
+        # Checked as the engine will read it: with the database name in place of $db.
+        query = check_read_only(with_database(args.query, database))
+    except (ReadOnlyViolation, WarehouseError) as error:
         print(f"saylau sql: {error}", file=sys.stderr)
+        return 2
+    try:
+        warehouse = open_warehouse(settings.warehouse,
+                                   settings.clickhouse_password.get_secret_value(),
+                                   read_only=True)
+    except WarehouseError as error:
+        print(f"saylau sql: {_first_line(error)}", file=sys.stderr)
+        return 1
+    try:
+        frame = warehouse.query_df(query, dict(args.param))
+    except WarehouseError as error:
+        print(f"saylau sql: {_first_line(error)}", file=sys.stderr)
         return 1
     finally:
         warehouse.close()
     frame.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _first_line(error: Exception) -> str:
+    """The message on one line, without the stack trace the server appends to it."""
+    message = str(error).split("Stack trace:", 1)[0]
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
 def _require_bootstrap(settings: Settings) -> str:

@@ -57,14 +57,34 @@ def _arrow_column(values: list[Any]) -> pa.Array:
 
 
 class ChdbWarehouse:
-    def __init__(self, spec: WarehouseUrl, url: str) -> None:
+    def __init__(self, spec: WarehouseUrl, url: str, *, read_only: bool = False) -> None:
         self.url = url
         self.database = spec.database
         self._spec = spec
+        self._read_only = read_only
         Path(spec.path).mkdir(parents=True, exist_ok=True)
         # Keep the connection itself referenced: its cursor alone does not keep it open.
         self._conn = chdb.connect(str(Path(spec.path).resolve()))
         self._lock = threading.Lock()  # one statement at a time per connection
+        if read_only:
+            self._make_read_only()
+
+    def _make_read_only(self) -> None:
+        """``readonly=1`` for this connection's session, before anything else runs on it.
+
+        A session setting, not a per-query ``SETTINGS readonly=1``: chDB runs every statement
+        of a multi-statement text, and a per-query setting would cover only the first. Once
+        set, no statement can write, create, or set anything, ``readonly`` included.
+        """
+        try:
+            self._conn.query("SET readonly = 1")
+            setting = str(self._conn.query("SELECT getSetting('readonly')", "CSV")).strip()
+        except Exception as exc:
+            self._conn.close()
+            raise WarehouseError(f"chDB: cannot make the connection read-only: {exc}") from exc
+        if setting != "1":  # fail closed: never hand out a connection that can still write
+            self._conn.close()
+            raise WarehouseError(f"chDB: the connection is not read-only (readonly={setting})")
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params, "CSV")
@@ -94,7 +114,7 @@ class ChdbWarehouse:
         return len(rows)
 
     def reader(self) -> ChdbWarehouse:
-        return ChdbWarehouse(self._spec, self.url)
+        return ChdbWarehouse(self._spec, self.url, read_only=self._read_only)
 
     def close(self) -> None:
         with self._lock:

@@ -98,16 +98,21 @@ def split_statements(script: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
-def open_warehouse(url: str, password: str = "") -> Warehouse:
-    """Open the warehouse a URL names. Imports the engine only when it is used."""
+def open_warehouse(url: str, password: str = "", *, read_only: bool = False) -> Warehouse:
+    """Open the warehouse a URL names. Imports the engine only when it is used.
+
+    ``read_only`` puts the connection in ClickHouse's ``readonly=1`` before it runs anything:
+    no statement on it can write or change a setting (``saylau sql``). The worker and the
+    dashboard keep their normal connections.
+    """
     spec = parse_warehouse_url(url)
     if spec.engine == "chdb":
         from warehouse.chdb_engine import ChdbWarehouse
 
-        return ChdbWarehouse(spec, url)
+        return ChdbWarehouse(spec, url, read_only=read_only)
     from warehouse.server_engine import ServerWarehouse
 
-    return ServerWarehouse(spec, url, password)
+    return ServerWarehouse(spec, url, password, read_only=read_only)
 
 
 def create_schema(wh: Warehouse) -> None:

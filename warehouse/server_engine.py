@@ -78,15 +78,21 @@ MAX_QUERY_BYTES = 256 * 1024 * 1024
 
 
 class ServerWarehouse:
-    def __init__(self, spec: WarehouseUrl, url: str, password: str = "") -> None:
+    def __init__(self, spec: WarehouseUrl, url: str, password: str = "", *,
+                 read_only: bool = False) -> None:
         self.url = url
         self.database = spec.database
         self._spec = spec
         self._password = password
+        self._read_only = read_only
+        settings: dict[str, Any] = {"use_numpy": False, "max_query_size": MAX_QUERY_BYTES}
+        if read_only:
+            # The driver sends its settings with every query, so each statement runs with
+            # readonly=1 whatever its text says (the server refuses SETTINGS readonly=0 and
+            # SET then, and refuses a text of several statements on its own).
+            settings["readonly"] = 1
         self._client = Client(host=spec.host, port=spec.port, user=spec.user, password=password,
-                              connect_timeout=5, send_receive_timeout=60,
-                              settings={"use_numpy": False,
-                                        "max_query_size": MAX_QUERY_BYTES})
+                              connect_timeout=5, send_receive_timeout=60, settings=settings)
         self._lock = threading.Lock()  # a driver Client is not safe across threads
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
@@ -130,7 +136,7 @@ class ServerWarehouse:
                 raise WarehouseError(f"ClickHouse insert: {exc}") from exc
 
     def reader(self) -> ServerWarehouse:
-        return ServerWarehouse(self._spec, self.url, self._password)
+        return ServerWarehouse(self._spec, self.url, self._password, read_only=self._read_only)
 
     def close(self) -> None:
         with self._lock:
