@@ -37,15 +37,16 @@ test: $(TEST_STAMP) system-deps ## install test extras and services, run the who
 	mkdir -p $(ARTIFACTS)
 	$(PY) -m pytest -ra
 
-lint: $(TEST_STAMP) ## ruff and mypy
+lint: $(TEST_STAMP) ## ruff, mypy and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(TEST_STAMP) ## run the benchmarks in bench/ (each prints its figures)
 	@for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script || exit 1; done
 
-schema: $(RUN_STAMP) ## regenerate ingest/event.schema.json from the contract models
-	$(PY) -m ingest.contract
+schema: $(RUN_STAMP) ## regenerate saylau/core/event.schema.json from the contract models
+	$(PY) -m saylau.core.contract
 
 clean: ## remove the venv, data and test artifacts
 	rm -rf $(VENV) data $(ARTIFACTS) .pytest_cache

@@ -1,4 +1,5 @@
-"""Failed logins make logins from that address wait (dashboard/throttle.py, dashboard/auth.py)."""
+"""Failed logins make logins from that address wait (saylau/dashboard/throttle.py and
+auth.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dashboard.auth import login_message as message
-from dashboard.throttle import ADDRESS_FACTOR, LoginThrottle
-from saylau.settings import Settings
+from saylau.core.settings import Settings
+from saylau.dashboard.auth import login_message as message
+from saylau.dashboard.throttle import ADDRESS_FACTOR, LoginThrottle
 from tests.dashboard.conftest import DashboardServer, DashboardUsers
 from tests.dashboard.test_authz import Site, site  # noqa: F401  (the fixture)
 

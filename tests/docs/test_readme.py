@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from saylau.cli import build_parser
-from saylau.settings import Settings
+from saylau.cli.main import build_parser
+from saylau.core.settings import Settings
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
