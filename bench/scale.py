@@ -10,7 +10,7 @@ until every event is queryable is not. The same backlog and the same server serv
 runs, so their ratio is the scaling figure of this machine.
 
 Also prints the day's time profile (mean and peak events/s at this size), the basis of
-the README's sizing guide. Usage: python bench/scale.py [--stations N] [--partitions P]
+docs/operations.md's sizing guide. Usage: python bench/scale.py [--stations N] [--partitions P]
 Last line: ``scale_bench workers1_eps=… workers2_eps=…``.
 """
 

@@ -1,4 +1,4 @@
-"""The event contract, version 1 (see DESIGN.md): one JSON object per Kafka message.
+"""The event contract, version 1 (see docs/architecture.md): one JSON object per Kafka message.
 
 The models are the single source of truth: ``saylau/core/event.schema.json`` is generated from
 them (``python -m saylau.core.contract``) so producers in other languages can validate too.

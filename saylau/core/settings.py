@@ -23,7 +23,7 @@ PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "password", "secret", 
 
 
 class Settings(BaseSettings):
-    """Every setting of Saylau. The README lists each one; a test keeps it honest."""
+    """Every setting of Saylau. docs/settings.md lists each one; a test keeps it honest."""
 
     # hide_input_in_errors: a rejected value may be a secret; errors must not repeat it.
     model_config = SettingsConfigDict(env_prefix="SAYLAU_", frozen=True, extra="forbid",

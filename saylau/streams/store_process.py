@@ -4,7 +4,7 @@ Why: the worker is one Python process, and one interpreter lock. Faust reading t
 takes most of a core by itself, and validating, inserting and judging alerts took about as
 much again; together they could not use the machine's second core. With the store in a
 child process, Faust reads in the parent while the child validates, stores, judges and
-publishes (the figures are in the README's section on bench/pipeline.py).
+publishes (the figures are in docs/worker.md, Throughput).
 
 The parent talks to the child over a socket pair that only the two of them hold (so the
 pickles on it are their own): ``insert`` sends a batch's messages and gives the child's

@@ -76,7 +76,7 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 
 
 def _make_targets() -> list[str]:
-    """The targets `make help` lists (those with a `## ` description), and the four always asked for."""
+    """The targets `make help` lists (those with a `## ` description), and the usual four."""
     makefile = _text(ROOT / "Makefile")
     described = re.findall(r"^([a-z][a-z-]*):.*## ", makefile, re.MULTILINE)
     return sorted({"run", "test", "lint", "bench", *described})

@@ -119,7 +119,7 @@ def add_routes(app: FastAPI, gateway: Gateway) -> None:
                                                                             "reply says why"}},
               status_code=202)
     async def post_sms(message: SmsRequest, credentials: Credentials) -> Response:
-        """A report in the SMS grammar (docs/gateway-readme.md), forwarded with the token."""
+        """A report in the SMS grammar (docs/gateway.md), forwarded with the token."""
         who = await identify(credentials)
         if isinstance(who, Response):
             return who

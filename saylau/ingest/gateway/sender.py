@@ -7,7 +7,7 @@ that reached the broker but whose answer was lost) are removed by event_id downs
 
 A broker that forgets what it acknowledged (memory storage restarted, a topic re-created)
 shows itself by offsets going backwards in a partition; the sender then sends again every
-delivered entry the journal still keeps (see docs/gateway-readme.md).
+delivered entry the journal still keeps (see docs/gateway.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The broker here is the embedded one (memory storage): a restarted broker is empty, so
 it has also lost what it acknowledged before dying. The gateway notices offsets going
-backwards and sends again what its journal keeps (docs/gateway-readme.md explains why);
+backwards and sends again what its journal keeps (docs/gateway.md explains why);
 that is part of what these tests check.
 """
 
