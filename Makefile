@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 ARTIFACTS ?= test-artifacts
 
-.PHONY: help run test lint bench schema system-deps clean
+.PHONY: help run test lint bench schema messages system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ bench: $(TEST_STAMP) ## run the benchmarks in bench/ (each prints its figures)
 
 schema: $(RUN_STAMP) ## regenerate saylau/core/event.schema.json from the contract models
 	$(PY) -m saylau.core.contract
+
+messages: $(TEST_STAMP) ## extract the texts from the code, update every catalog, show how complete each is (Babel)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location \
+		--sort-output --omit-header -o saylau/locale/saylau.pot saylau
+	$(VENV)/bin/pybabel update -i saylau/locale/saylau.pot -d saylau/locale -D saylau \
+		--no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d saylau/locale -D saylau --statistics
 
 clean: ## remove the venv, data and test artifacts
 	rm -rf $(VENV) data $(ARTIFACTS) .pytest_cache
