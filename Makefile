@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 ARTIFACTS ?= test-artifacts
 
-.PHONY: help run test lint bench schema system-deps clean
+.PHONY: help run test lint bench schema messages system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,15 +37,23 @@ test: $(TEST_STAMP) system-deps ## install test extras and services, run the who
 	mkdir -p $(ARTIFACTS)
 	$(PY) -m pytest -ra
 
-lint: $(TEST_STAMP) ## ruff and mypy
+lint: $(TEST_STAMP) ## ruff, mypy and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(TEST_STAMP) ## run the benchmarks in bench/ (each prints its figures)
 	@for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script || exit 1; done
 
-schema: $(RUN_STAMP) ## regenerate ingest/event.schema.json from the contract models
-	$(PY) -m ingest.contract
+schema: $(RUN_STAMP) ## regenerate saylau/core/event.schema.json from the contract models
+	$(PY) -m saylau.core.contract
+
+messages: $(TEST_STAMP) ## extract the texts from the code, update every catalog, show how complete each is (Babel)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location \
+		--sort-output --omit-header -o saylau/locale/saylau.pot saylau
+	$(VENV)/bin/pybabel update -i saylau/locale/saylau.pot -d saylau/locale -D saylau \
+		--no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d saylau/locale -D saylau --statistics
 
 clean: ## remove the venv, data and test artifacts
 	rm -rf $(VENV) data $(ARTIFACTS) .pytest_cache

@@ -4,7 +4,7 @@ For each size (10,000 stations, then 1,000,000 stations and 10,000,000 events) i
 simulated day into the warehouse through the worker's pure batch path (``process_batch``
 then ``WarehouseSink``: validation, de-duplication, enrichment, the same rows the worker
 writes) and times, median of several runs after a warm-up, with and without ``as_of``:
-  wall    the wall's whole refresh, ``dashboard.snapshot.take_snapshot``: station state,
+  wall    the wall's whole refresh, ``saylau.dashboard.snapshot.take_snapshot``: station state,
           every incident with its review, turnout at the passed official reporting times,
           alerts, rejected counts, latest event time, and the tables derived from them
           (region summary, headline, incidents by category and region, stations with
@@ -19,7 +19,7 @@ the same station states, turnout at the reporting times and incident counts.
 The large day is the first 10,000,000 messages, in sending order, of the simulated
 1,000,000-station day (the day up to the afternoon); the 10,000-station day is whole.
 Days and loaded warehouses are cached in bench/.data (gitignored) and reused; a change of
-warehouse/schema.sql starts a new warehouse cache.
+saylau/warehouse/schema.sql starts a new warehouse cache.
 
 Usage: timeout 7200 python bench/dashboard.py [--small-only] [--runs N]
 Last line: ``dashboard_bench stations=… events=… wall_ms=… region_ms=… postgres_wall_ms=…
@@ -45,15 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench import postgres  # noqa: E402
-from dashboard.snapshot import Snapshot, reporting_moments, take_snapshot  # noqa: E402
-from saylau.settings import Settings, load_settings  # noqa: E402
-from saylau.simulation import read_messages, registry_for, simulate_to_file  # noqa: E402
-from streams.batch import REJECTED_COLUMNS, Message, RecentIds, process_batch  # noqa: E402
-from streams.rows import EVENT_COLUMNS, EXITPOLL_COLUMNS, PROTOCOL_COLUMNS  # noqa: E402
-from streams.validation import DayWindow, station_index  # noqa: E402
-from warehouse import queries  # noqa: E402
-from warehouse.client import SCHEMA_PATH, Warehouse, create_schema, open_warehouse  # noqa: E402
-from warehouse.state import region_observers, station_state  # noqa: E402
+from saylau.cli.simulation import read_messages, registry_for, simulate_to_file  # noqa: E402
+from saylau.core.settings import Settings, load_settings  # noqa: E402
+from saylau.core.validation import DayWindow, station_index  # noqa: E402
+from saylau.dashboard.snapshot import Snapshot, reporting_moments, take_snapshot  # noqa: E402
+from saylau.streams.batch import REJECTED_COLUMNS, Message, RecentIds, process_batch  # noqa: E402
+from saylau.streams.rows import EVENT_COLUMNS, EXITPOLL_COLUMNS, PROTOCOL_COLUMNS  # noqa: E402
+from saylau.warehouse import queries  # noqa: E402
+from saylau.warehouse.client import SCHEMA_PATH, Warehouse, create_schema, open_warehouse  # noqa: E402
+from saylau.warehouse.state import region_observers, station_state  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / ".data"
 BATCH = 50_000

@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from dashboard.export import Exporter, verify_bundle  # noqa: E402
-from dashboard.export.files import write_stations  # noqa: E402
-from dashboard.export.snapshot import take_snapshot  # noqa: E402
-from geo.commission import empty_commission  # noqa: E402
-from geo.registry import synthetic_registry  # noqa: E402
-from ingest.simulator import NO_NOISE, Scenario  # noqa: E402
-from tests.export.days import ELECTION, simulated_day  # noqa: E402
-from warehouse.client import open_warehouse  # noqa: E402
+from saylau.exports import Exporter, verify_bundle  # noqa: E402
+from saylau.exports.files import write_stations  # noqa: E402
+from saylau.exports.snapshot import take_snapshot  # noqa: E402
+from saylau.geo.commission import empty_commission  # noqa: E402
+from saylau.geo.registry import synthetic_registry  # noqa: E402
+from saylau.ingest.simulator import NO_NOISE, Scenario  # noqa: E402
+from saylau.warehouse.client import open_warehouse  # noqa: E402
+from tests.exports.days import ELECTION, simulated_day  # noqa: E402
 
 AS_OF = ELECTION.local(dt.time(21, 0))  # after the close: the exit-poll estimates too
 

@@ -31,13 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
-from geo.roster import save_roster, split_roster  # noqa: E402
-from infra.broker import EmbeddedBroker, free_port  # noqa: E402
-from infra.lag import consumer_lag  # noqa: E402
-from infra.topics import ensure_topics, topic_names  # noqa: E402
-from ingest.contract import EVENT_TOPICS  # noqa: E402
-from ingest.gateway.tokens import TokenStore, tokens_path  # noqa: E402
+from saylau.core.contract import EVENT_TOPICS  # noqa: E402
+from saylau.geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
+from saylau.geo.roster import save_roster, split_roster  # noqa: E402
+from saylau.ingest.gateway.tokens import TokenStore, tokens_path  # noqa: E402
+from saylau.kafka.broker import EmbeddedBroker, free_port  # noqa: E402
+from saylau.kafka.lag import consumer_lag  # noqa: E402
+from saylau.kafka.topics import ensure_topics, topic_names  # noqa: E402
 
 PEPPER = "bench-pepper-" + uuid.uuid4().hex
 P99_TARGET_MS = 200.0
@@ -194,7 +194,7 @@ def count_in_warehouse(env: dict[str, str], accepted: list[str], log: Path) -> i
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(10)
-    from warehouse.client import open_warehouse
+    from saylau.warehouse.client import open_warehouse
 
     warehouse = open_warehouse(env["SAYLAU_WAREHOUSE"])
     try:

@@ -15,32 +15,14 @@ The last line is machine-readable and describes the 1,000,000-station case.
 Run: python bench/geo.py  (about two minutes on two cores)
 """
 
-# ruff: noqa: E402  (the package hand-over below must run before `geo` is imported)
 from __future__ import annotations
-
-import importlib
-import sys
-from pathlib import Path
-
-if __name__ == "geo":
-    # `python bench/<script>.py` puts bench/ first on sys.path, where this file's name
-    # hides the geo package, for this script and its siblings alike. Whoever imports
-    # `geo` from here gets the real package instead: it is imported with bench/ off the
-    # path and takes this module's place in sys.modules (which the import system allows).
-    _here = Path(__file__).resolve().parent
-    _saved_path = sys.path[:]
-    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _here]
-    del sys.modules["geo"]
-    try:
-        importlib.import_module("geo")
-    finally:
-        sys.path[:] = _saved_path
 
 import csv
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -49,13 +31,13 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from geo.distance import chord_for_metres, haversine_m, unit_xyz
-from geo.redeploy import station_priority, suggest_redeployment
-from geo.regions import load_regions
-from geo.registry import synthetic_registry, write_registry_csv
-from geo.roster import check_roster_file, synthetic_roster
-from geo.spatial import nearest_station, station_tree, uncovered_stations
-from geo.validation import check_registry_file
+from saylau.geo.distance import chord_for_metres, haversine_m, unit_xyz
+from saylau.geo.redeploy import station_priority, suggest_redeployment
+from saylau.geo.regions import load_regions
+from saylau.geo.registry import synthetic_registry, write_registry_csv
+from saylau.geo.roster import check_roster_file, synthetic_roster
+from saylau.geo.spatial import nearest_station, station_tree, uncovered_stations
+from saylau.geo.validation import check_registry_file
 
 SEED = 11
 FIXES = 200_000

@@ -33,16 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
-from geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
-from infra.broker import EmbeddedBroker, free_port  # noqa: E402
-from infra.clickhouse_server import ClickHouseServer, clickhouse_server_available  # noqa: E402
-from infra.lag import LagProbe  # noqa: E402
-from infra.topics import ensure_topics, topic_names  # noqa: E402
-from ingest.contract import EVENT_TOPICS, KIND_TOPIC  # noqa: E402
-from ingest.producer import EventProducer  # noqa: E402
-from streams.rows import EVENT_COLUMNS  # noqa: E402
+from saylau.core.contract import EVENT_TOPICS, KIND_TOPIC  # noqa: E402
+from saylau.geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
+from saylau.kafka.broker import EmbeddedBroker, free_port  # noqa: E402
+from saylau.kafka.lag import LagProbe  # noqa: E402
+from saylau.kafka.producer import EventProducer  # noqa: E402
+from saylau.kafka.topics import ensure_topics, topic_names  # noqa: E402
+from saylau.streams.rows import EVENT_COLUMNS  # noqa: E402
+from saylau.warehouse.client import create_schema, open_warehouse  # noqa: E402
 from tests.integration.worker import WorkerProcess  # noqa: E402
-from warehouse.client import create_schema, open_warehouse  # noqa: E402
+from tests.support.clickhouse_server import ClickHouseServer, clickhouse_server_available  # noqa: E402
 
 DAY = "2026-03-15T{h:02d}:{m:02d}:{s:02d}+05:00"
 # The workers' logs: kept after the run (the data folder is removed), for BENCH_LOG_LEVEL=debug.

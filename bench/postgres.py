@@ -4,12 +4,12 @@ The cluster lives in a folder (initdb, then pg_ctl on a free port, trust auth on
 127.0.0.1); Debian's `postgresql` is apt-get installed when missing and we are root on
 Debian. As root, the server runs as the `postgres` user (it refuses to run as root).
 
-The queries mean what warehouse/queries.py's do: the latest turnout report per station and
+The queries mean what saylau/warehouse/queries.py's do: the latest turnout report per station and
 source, each observer's latest check event, the latest assignment, all as of a moment,
 ties in time going to the larger value; every incident with its latest review; each
 station's latest turnout report at each reporting time; the alerts that hold. ``wall``
 derives the wall's tables from those answers with the dashboard's own pure functions, as
-``dashboard.snapshot.take_snapshot`` does. PostgreSQL gets its best plain indexes for them:
+``saylau.dashboard.snapshot.take_snapshot`` does. PostgreSQL gets its best plain indexes for them:
 partial B-trees per kind that hold every column the query reads, in the order DISTINCT ON
 wants them (index-only scans after VACUUM), an index on event time, the registry by
 region. No materialised latest-state table: that would answer another question.
@@ -30,15 +30,15 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
-from dashboard.snapshot import (
+from saylau.dashboard.snapshot import (
     Snapshot,
     built_snapshot,
     incident_panels,
     snapshot_moment,
     state_panels,
 )
-from infra.broker import free_port
-from warehouse.state import assemble
+from saylau.kafka.broker import free_port
+from saylau.warehouse.state import assemble
 
 STATION_COLUMNS = ("station_id", "region_code", "lat", "lon", "registered_voters")
 SCHEMA_TAG = "v1"  # change when the tables or indexes below change: a new database

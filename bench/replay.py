@@ -8,9 +8,9 @@
 2. Baseline, same run: the file read and every message parsed and validated
    (``process_batch``: contract, registry, rules, de-duplication) without touching a
    warehouse, with the cyclic garbage collector paused as in the replay.
-3. The replay: ``saylau replay FILE`` 's engine (``streams.replay``), file → the worker's batch
-   path → a fresh chDB warehouse, alerts judged after each batch, progress on stderr.
-4. Time travel: ``warehouse.state.station_state(as_of=…)`` at ``--moments`` moments spread
+3. The replay: ``saylau replay FILE`` 's engine (``saylau.streams.replay``), file → the
+   worker's batch path → a fresh chDB warehouse, alerts judged after each batch, progress on stderr.
+4. Time travel: ``saylau.warehouse.state.station_state(as_of=…)`` at ``--moments`` moments spread
    over the day (the dashboard scrubbing through it).
 
 Last line: ``replay_bench events=… seconds=… eps=…`` (the replay). Target ≥ 20,000 events/s.
@@ -29,18 +29,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.registry import synthetic_registry
-from ingest.election import Election
-from ingest.simulator import Progress, Scenario, simulate_day
-from saylau.simulation import read_messages
-from streams.alerting import Thresholds
-from streams.batch import RecentIds, process_batch
-from streams.replay import Replayer, cyclic_gc_paused, simulated_batches
-from streams.rules import Ballot
-from streams.validation import DayWindow, station_index
-from warehouse.client import create_schema, open_warehouse
-from warehouse.queries import load_stations
-from warehouse.state import station_state
+from saylau.cli.simulation import read_messages
+from saylau.core.election import Election
+from saylau.core.rules import Ballot
+from saylau.core.validation import DayWindow, station_index
+from saylau.geo.registry import synthetic_registry
+from saylau.ingest.simulator import Progress, Scenario, simulate_day
+from saylau.streams.alerting import Thresholds
+from saylau.streams.batch import RecentIds, process_batch
+from saylau.streams.replay import Replayer, cyclic_gc_paused, simulated_batches
+from saylau.warehouse.client import create_schema, open_warehouse
+from saylau.warehouse.queries import load_stations
+from saylau.warehouse.state import station_state
 
 MESSAGES_PER_STATION = 17.6  # of a default simulated day (measured: 91,648 at 5,208 stations)
 VOTERS_PER_STATION = 1_200

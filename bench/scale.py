@@ -10,7 +10,7 @@ until every event is queryable is not. The same backlog and the same server serv
 runs, so their ratio is the scaling figure of this machine.
 
 Also prints the day's time profile (mean and peak events/s at this size), the basis of
-the README's sizing guide. Usage: python bench/scale.py [--stations N] [--partitions P]
+docs/operations.md's sizing guide. Usage: python bench/scale.py [--stations N] [--partitions P]
 Last line: ``scale_bench workers1_eps=… workers2_eps=…``.
 """
 
@@ -32,17 +32,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
-from infra.broker import EmbeddedBroker, free_port  # noqa: E402
-from infra.clickhouse_server import ClickHouseServer, clickhouse_server_available  # noqa: E402
-from infra.lag import LagProbe  # noqa: E402
-from infra.topics import ensure_topics, topic_names  # noqa: E402
-from ingest.contract import EVENT_TOPICS  # noqa: E402
-from ingest.election import Election  # noqa: E402
-from ingest.producer import EventProducer  # noqa: E402
-from ingest.simulator import Scenario, simulate_day  # noqa: E402
+from saylau.core.contract import EVENT_TOPICS  # noqa: E402
+from saylau.core.election import Election  # noqa: E402
+from saylau.geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
+from saylau.ingest.simulator import Scenario, simulate_day  # noqa: E402
+from saylau.kafka.broker import EmbeddedBroker, free_port  # noqa: E402
+from saylau.kafka.lag import LagProbe  # noqa: E402
+from saylau.kafka.producer import EventProducer  # noqa: E402
+from saylau.kafka.topics import ensure_topics, topic_names  # noqa: E402
+from saylau.warehouse.client import open_warehouse  # noqa: E402
 from tests.integration.worker import WorkerProcess  # noqa: E402
-from warehouse.client import open_warehouse  # noqa: E402
+from tests.support.clickhouse_server import ClickHouseServer, clickhouse_server_available  # noqa: E402
 
 VOTERS_PER_STATION = 1200
 PREFIX = "scale"

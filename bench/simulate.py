@@ -20,9 +20,9 @@ import time
 import uuid
 from pathlib import Path
 
-from geo.registry import synthetic_registry
-from ingest.election import Election
-from ingest.simulator import Progress, Scenario, simulate_day
+from saylau.core.election import Election
+from saylau.geo.registry import synthetic_registry
+from saylau.ingest.simulator import Progress, Scenario, simulate_day
 
 VOTERS_PER_STATION = 1200
 DUMPS_SAMPLE = 1_000_000

@@ -1,3 +1,3 @@
-from saylau.cli import main
+from saylau.cli.main import main
 
 raise SystemExit(main())

@@ -16,18 +16,13 @@ from pathlib import Path
 
 import pytest
 
-# Our packages first: --import-mode=importlib would otherwise register tests/<name>/ as the
-# package <name>, and their modules would then come from the editable install, not this tree.
-import analysis  # noqa: F401
-import dashboard  # noqa: F401
-import geo  # noqa: F401
-import ingest  # noqa: F401
-import saylau  # noqa: F401
-import streams  # noqa: F401
-import warehouse  # noqa: F401
-from infra.broker import EmbeddedBroker, free_port
-from infra.clickhouse_server import INSTALL_HINT, ClickHouseServer, clickhouse_server_available
-from infra.topics import ensure_topics, topic_names
+from saylau.kafka.broker import EmbeddedBroker, free_port
+from saylau.kafka.topics import ensure_topics, topic_names
+from tests.support.clickhouse_server import (
+    INSTALL_HINT,
+    ClickHouseServer,
+    clickhouse_server_available,
+)
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ARTIFACTS = Path(os.environ.get("ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))

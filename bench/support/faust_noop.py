@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import faust  # noqa: E402
 
-from ingest.contract import EVENT_TOPICS  # noqa: E402
-from saylau.settings import load_settings  # noqa: E402
-from streams.app import faust_app, run_worker  # noqa: E402
+from saylau.core.contract import EVENT_TOPICS  # noqa: E402
+from saylau.core.settings import load_settings  # noqa: E402
+from saylau.streams.app import faust_app, run_worker  # noqa: E402
 
 
 def main() -> None:

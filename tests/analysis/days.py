@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ingest.simulator import NO_NOISE, Scenario, simulate_day
+from saylau.ingest.simulator import NO_NOISE, Scenario, simulate_day
 from tests.ingest.simulated import ELECTION, small_registry
 
 PROTOCOL_COLUMNS = ["station_id", "region_code", "source", "registered", "ballots_received",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.estimates import (
+from saylau.analysis.estimates import (
     ratio_estimate,
     sample_size,
     share_table,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from analysis import figures
-from analysis.estimates import share_table, tally_from_protocols
-from analysis.forensics import (
+from saylau.analysis import figures
+from saylau.analysis.estimates import share_table, tally_from_protocols
+from saylau.analysis.forensics import (
     integer_test,
     protocol_discrepancies,
     shpilkin,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.forensics import (
+from saylau.analysis.forensics import (
     integer_test,
     is_integer_pct,
     is_round,

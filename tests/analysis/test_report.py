@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.report import analysis_tables
-from geo.registry import synthetic_registry
-from ingest.election import Election
-from ingest.simulator import NO_NOISE, Scenario, simulate_day
-from streams.alerting import Thresholds
-from streams.replay import Replayer, simulated_batches
-from warehouse.client import Warehouse, create_schema, open_warehouse
-from warehouse.queries import load_stations
+from saylau.analysis.report import analysis_tables
+from saylau.core.election import Election
+from saylau.geo.registry import synthetic_registry
+from saylau.ingest.simulator import NO_NOISE, Scenario, simulate_day
+from saylau.streams.alerting import Thresholds
+from saylau.streams.replay import Replayer, simulated_batches
+from saylau.warehouse.client import Warehouse, create_schema, open_warehouse
+from saylau.warehouse.queries import load_stations
 
 TABLES = {"estimates", "estimates_stratified", "turnout_share_histogram", "integer_test",
           "round_stations", "shpilkin_bins", "shpilkin_summary", "discrepancies"}

@@ -29,17 +29,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from dashboard.app import create_dashboard
-from dashboard.users import add_user
-from geo.registry import synthetic_registry, write_registry_csv
-from geo.roster import save_roster, split_roster
-from infra.broker import EmbeddedBroker, free_port
-from infra.clickhouse_server import ClickHouseServer
-from ingest.producer import EventProducer
-from saylau.settings import Settings
+from saylau.core.settings import Settings
+from saylau.dashboard.app import create_dashboard
+from saylau.dashboard.users import add_user
+from saylau.geo.registry import synthetic_registry, write_registry_csv
+from saylau.geo.roster import save_roster, split_roster
+from saylau.kafka.broker import EmbeddedBroker, free_port
+from saylau.kafka.producer import EventProducer
+from saylau.warehouse.client import open_warehouse
 from tests.integration.events import encode
 from tests.integration.worker import WorkerProcess
-from warehouse.client import open_warehouse
+from tests.support.clickhouse_server import ClickHouseServer
 
 LEAD_REGION, OTHER_REGION = "KAZ011", "KAZ001"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -226,7 +226,7 @@ class KnownDay:
 @pytest.fixture
 def live_site(broker: EmbeddedBroker, topic_prefix: str, clickhouse_server: ClickHouseServer,
               tmp_path: Path) -> Iterator[LiveSite]:
-    from ingest.contract import KIND_TOPIC
+    from saylau.core.contract import KIND_TOPIC
 
     registry = synthetic_registry(n_stations=200, total_voters=200_000, seed=11)
     write_registry_csv(registry, tmp_path / "stations.csv")

@@ -19,14 +19,14 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from dashboard.app import create_dashboard
-from geo.commission import COMMISSION_FILE, write_commission_csv
-from geo.registry import write_registry_csv
-from infra.broker import free_port
-from saylau.settings import Settings
+from saylau.core.settings import Settings
+from saylau.dashboard.app import create_dashboard
+from saylau.geo.commission import COMMISSION_FILE, write_commission_csv
+from saylau.geo.registry import write_registry_csv
+from saylau.kafka.broker import free_port
+from saylau.warehouse.client import Warehouse, open_warehouse
 from tests.dashboard.conftest import DashboardUsers, log_in, start_chromium
 from tests.dashboard.wall_day import KnownDay, build_day, load_day
-from warehouse.client import Warehouse, open_warehouse
 
 ROTATE_SECONDS = 2.0
 COMMISSION = [("Aigerim Nurlanovna", "chair", "amanat"), ("Bolat Serikuly", "secretary", ""),

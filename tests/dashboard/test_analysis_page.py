@@ -13,20 +13,25 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from analysis.estimates import share_table, tally_from_protocols, turnout_table
-from analysis.forensics import integer_test, protocol_discrepancies, shpilkin, station_results
-from analysis.report import SEED
-from geo.registry import synthetic_registry
-from ingest.election import Election
-from ingest.simulator import NO_NOISE, Scenario, simulate_day
-from saylau.settings import Settings
-from streams.alerting import Thresholds
-from streams.replay import Replayer, simulated_batches
+from saylau.analysis.estimates import share_table, tally_from_protocols, turnout_table
+from saylau.analysis.forensics import (
+    integer_test,
+    protocol_discrepancies,
+    shpilkin,
+    station_results,
+)
+from saylau.analysis.report import SEED
+from saylau.core.election import Election
+from saylau.core.settings import Settings
+from saylau.geo.registry import synthetic_registry
+from saylau.ingest.simulator import NO_NOISE, Scenario, simulate_day
+from saylau.streams.alerting import Thresholds
+from saylau.streams.replay import Replayer, simulated_batches
+from saylau.warehouse import queries
+from saylau.warehouse.client import Warehouse, create_schema, open_warehouse
 from tests.dashboard.conftest import DashboardUsers, chrome, log_in  # noqa: F401 - fixture
 from tests.dashboard.served import serve
 from tests.dashboard.test_browser import cell_text
-from warehouse import queries
-from warehouse.client import Warehouse, create_schema, open_warehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

@@ -24,14 +24,16 @@ import pandas as pd
 import pytest
 from dash import Dash
 
-from geo.registry import synthetic_registry
-from geo.roster import save_roster, split_roster
-from infra.broker import EmbeddedBroker
-from saylau.runtime import station_index
-from saylau.settings import Settings
-from streams.batch import Message, RecentIds, process_batch
-from streams.sink import WarehouseSink
-from streams.validation import DayWindow
+from saylau.cli.runtime import station_index
+from saylau.core.settings import Settings
+from saylau.core.validation import DayWindow
+from saylau.geo.registry import synthetic_registry
+from saylau.geo.roster import save_roster, split_roster
+from saylau.kafka.broker import EmbeddedBroker
+from saylau.streams.batch import Message, RecentIds, process_batch
+from saylau.streams.sink import WarehouseSink
+from saylau.warehouse.client import create_schema, open_warehouse
+from saylau.warehouse.queries import load_stations
 from tests.dashboard.conftest import (
     LEAD_REGION,
     OTHER_REGION,
@@ -40,8 +42,6 @@ from tests.dashboard.conftest import (
     KnownDay,
     election_day_now,
 )
-from warehouse.client import create_schema, open_warehouse
-from warehouse.queries import load_stations
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(300)]
 
@@ -283,7 +283,7 @@ def test_media_sees_only_the_media_page(site: Site, dashboard_users: DashboardUs
 
 def test_a_removed_user_and_an_old_session_are_logged_out(
         site: Site, dashboard_users: DashboardUsers, tmp_path: Path) -> None:
-    from dashboard.users import add_user, remove_user
+    from saylau.dashboard.users import add_user, remove_user
 
     add_user(dashboard_users.path, "temp-lead", "regional_lead", LEAD_REGION,
              "a-long-enough-password", {LEAD_REGION})

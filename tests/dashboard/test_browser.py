@@ -14,16 +14,16 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from geo.registry import synthetic_registry
-from saylau.runtime import station_index
-from saylau.settings import Settings
-from streams.batch import Message, RecentIds, process_batch
-from streams.sink import WarehouseSink
-from streams.validation import DayWindow
+from saylau.cli.runtime import station_index
+from saylau.core.settings import Settings
+from saylau.core.validation import DayWindow
+from saylau.geo.registry import synthetic_registry
+from saylau.streams.batch import Message, RecentIds, process_batch
+from saylau.streams.sink import WarehouseSink
+from saylau.warehouse.client import create_schema, open_warehouse
+from saylau.warehouse.queries import load_stations
 from tests.dashboard.served import serve
 from tests.integration.events import at, encode, event
-from warehouse.client import create_schema, open_warehouse
-from warehouse.queries import load_stations
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

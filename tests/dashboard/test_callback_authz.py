@@ -26,17 +26,17 @@ from kafka import KafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.exceptions import Forbidden
 
-from dashboard.app import create_dashboard
-from dashboard.auth import may_open, page_of_path
-from dashboard.export.bundle import Exporter
-from ingest.contract import topic_for
-from saylau.settings import Settings
+from saylau.core.contract import topic_for
+from saylau.core.settings import Settings
+from saylau.dashboard.app import create_dashboard
+from saylau.dashboard.auth import may_open, page_of_path
+from saylau.exports.bundle import Exporter
+from saylau.warehouse.client import Warehouse, open_warehouse
 from tests.dashboard.conftest import LEAD_REGION, OTHER_REGION, DashboardUsers
 from tests.dashboard.served import serve
 from tests.dashboard.test_authz import Site, callback_request, site
 from tests.dashboard.wall_day import KnownDay, load_day
 from tests.integration.events import at
-from warehouse.client import Warehouse, open_warehouse
 
 __all__ = ["site"]  # a fixture, used by name below
 pytestmark = [pytest.mark.timeout(300)]
@@ -62,7 +62,7 @@ class EmbargoedDay:
 def exitpoll_day() -> KnownDay:
     """Check-ins, turnout and exit-poll batches at stations of three regions, the last
     report at 17:00 local: three hours before the polls close."""
-    from geo.registry import synthetic_registry
+    from saylau.geo.registry import synthetic_registry
 
     day = KnownDay(synthetic_registry(n_stations=200, total_voters=200_000, seed=11))
     for region in (LEAD_REGION, OTHER_REGION, "KAZ002"):
@@ -241,7 +241,7 @@ def test_every_page_layout_refuses_a_user_whose_role_may_not_open_it(
     past the guard for another page still renders nothing."""
     app = create_dashboard(embargoed.settings, embargoed.warehouse)
     app.server.test_client().get("/_dash-dependencies")  # Dash registers its pages
-    from dashboard.users import UserDirectory
+    from saylau.dashboard.users import UserDirectory
 
     directory = UserDirectory(dashboard_users.path)
     users = {name: directory.get(name) for name in USERS}

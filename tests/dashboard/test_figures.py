@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.aggregate import POINT_LIMIT, grid_cells, points_or_cells
-from dashboard.figures import (
+from saylau.dashboard.aggregate import POINT_LIMIT, grid_cells, points_or_cells
+from saylau.dashboard.figures import (
     COVERED_COLOUR,
     UNCOVERED_COLOUR,
     Headline,
@@ -19,7 +19,7 @@ from dashboard.figures import (
     region_summary,
     turnout_map,
 )
-from warehouse.state import sums_by
+from saylau.warehouse.state import sums_by
 
 REGION_NAMES = {"KAZ001": "Abai", "KAZ002": "Akmola", "KAZ003": "Aktobe"}
 STATE_COLUMNS = ["station_id", "region_code", "lat", "lon", "registered_voters", "ballots",

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 
-from dashboard.incident_list import filter_incidents
+from saylau.dashboard.incident_list import filter_incidents
+from saylau.warehouse.client import open_warehouse
+from saylau.warehouse.queries import incidents
 from tests.dashboard.conftest import (
     LEAD_REGION,
     OTHER_REGION,
@@ -21,8 +23,6 @@ from tests.dashboard.conftest import (
     messages_on_topic,
 )
 from tests.dashboard.test_region_page import click, rows, text_of
-from warehouse.client import open_warehouse
-from warehouse.queries import incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.clickhouse_server,
               pytest.mark.timeout(420)]

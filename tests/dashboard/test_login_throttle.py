@@ -1,4 +1,5 @@
-"""Failed logins make logins from that address wait (dashboard/throttle.py, dashboard/auth.py)."""
+"""Failed logins make logins from that address wait (saylau/dashboard/throttle.py and
+auth.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dashboard.auth import login_message as message
-from dashboard.throttle import ADDRESS_FACTOR, DELAY_STEP_S, MAX_DELAY_S, LoginThrottle
-from saylau.settings import Settings
+from saylau.core.settings import Settings
+from saylau.dashboard.auth import login_message as message
+from saylau.dashboard.throttle import ADDRESS_FACTOR, DELAY_STEP_S, MAX_DELAY_S, LoginThrottle
 from tests.dashboard.conftest import DashboardServer, DashboardUsers, bare_dashboard
 from tests.dashboard.test_authz import Site, site  # noqa: F401  (the fixture)
 

@@ -16,7 +16,10 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard.regional import coverage_counts, free_observers, suggestions
+from saylau.dashboard.regional import coverage_counts, free_observers, suggestions
+from saylau.warehouse.client import open_warehouse
+from saylau.warehouse.queries import incidents, observer_whereabouts
+from saylau.warehouse.state import station_state
 from tests.dashboard.conftest import (
     LEAD_REGION,
     DashboardUsers,
@@ -24,9 +27,6 @@ from tests.dashboard.conftest import (
     log_in,
     messages_on_topic,
 )
-from warehouse.client import open_warehouse
-from warehouse.queries import incidents, observer_whereabouts
-from warehouse.state import station_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.clickhouse_server,
               pytest.mark.timeout(420)]
@@ -94,7 +94,7 @@ def test_region_page_shows_the_warehouse_and_assign_sends_an_observer_en_route(
     shown_free = {row[0]: row[2] for row in rows(chrome, "#region-free")}
     assert shown_free == {"obs-l5": "removed", "obs-l6": "shift ended", "obs-l7": "reserve"}
     assert "Test obs" not in chrome.page_source and "+7 700" not in chrome.page_source
-    # Suggestions: geo/redeploy.py's plan over the warehouse's state (obs-l7 has no position).
+    # Suggestions: saylau/geo/redeploy.py's plan over the warehouse's state (obs-l7: no position).
     assert len(plan) == 2
     text_of(chrome, f"#region-suggestion-{plan['station_id'].iloc[0]}")
     shown_plan = [(row[0], row[1], row[2]) for row in rows(chrome, "#region-suggestions")]

@@ -1,5 +1,5 @@
 """A session ends on the server: at logout, at a password change and at a removal
-(dashboard/auth.py, dashboard/users.py), against a dashboard served over real HTTP.
+(saylau/dashboard/auth.py, saylau/dashboard/users.py), against a dashboard served over real HTTP.
 
 The attack in each test: a session cookie copied while it was good (from a shared
 computer, a proxy's log, a browser profile) is replayed afterwards by someone else.
@@ -17,8 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard.users import add_user
-from saylau.cli import main
+from saylau.cli.main import main
+from saylau.dashboard.users import add_user
 from tests.dashboard.conftest import LEAD_REGION, DashboardUsers, bare_dashboard
 from tests.dashboard.served import Served, browser, served
 

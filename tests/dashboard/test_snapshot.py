@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard.snapshot import (
+from saylau.dashboard.snapshot import (
     Snapshot,
     SnapshotCache,
     content_version,
@@ -22,9 +22,9 @@ from dashboard.snapshot import (
     stations_fingerprint,
     take_snapshot,
 )
+from saylau.warehouse import queries
+from saylau.warehouse.client import Warehouse, open_warehouse
 from tests.dashboard.wall_day import HOT_REGION, build_day, load_day, local
-from warehouse import queries
-from warehouse.client import Warehouse, open_warehouse
 
 REPORTING = [local(h) for h in (10, 12, 14, 16, 18, 20)]
 

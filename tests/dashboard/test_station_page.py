@@ -12,7 +12,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard.figures import describe_event, exitpoll_shares, protocol_comparison
+from saylau.dashboard.figures import describe_event, exitpoll_shares, protocol_comparison
 from tests.dashboard.served import COMMISSION, Served, browser, served, text_becomes, text_of
 from tests.dashboard.wall_day import HOT_REGION, local
 

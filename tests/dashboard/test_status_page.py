@@ -12,22 +12,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from selenium import webdriver
 
-from geo.registry import synthetic_registry
-from infra.broker import EmbeddedBroker, free_port
-from infra.lag import LagProbe
-from ingest.contract import EVENT_TOPICS
-from ingest.producer import EventProducer
-from saylau.runtime import station_index
-from saylau.settings import Settings
-from streams.batch import Message, RecentIds, process_batch
-from streams.sink import WarehouseSink
-from streams.validation import DayWindow
+from saylau.cli.runtime import station_index
+from saylau.core.contract import EVENT_TOPICS
+from saylau.core.settings import Settings
+from saylau.core.validation import DayWindow
+from saylau.geo.registry import synthetic_registry
+from saylau.kafka.broker import EmbeddedBroker, free_port
+from saylau.kafka.lag import LagProbe
+from saylau.kafka.producer import EventProducer
+from saylau.streams.batch import Message, RecentIds, process_batch
+from saylau.streams.sink import WarehouseSink
+from saylau.warehouse.client import create_schema, open_warehouse
+from saylau.warehouse.queries import load_stations
 from tests.dashboard.conftest import DashboardUsers, log_in, start_chromium
 from tests.dashboard.served import serve
 from tests.dashboard.test_browser import cell_text
 from tests.integration.events import at, encode, event
-from warehouse.client import create_schema, open_warehouse
-from warehouse.queries import load_stations
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.timeout(240)]
 
@@ -69,7 +69,7 @@ def waiting_lag(broker: EmbeddedBroker, topic_prefix: str) -> dict[tuple[str, in
         for suffix, count in WAITING.items():
             for number in range(count):
                 producer.send_raw(f"{topic_prefix}.{suffix}", f"S-{number}", b"{}")
-                producer.flush()  # one record per batch: see tests/infra/test_metrics.py
+                producer.flush()  # one record per batch: see tests/operations/test_metrics.py
     topics = [f"{topic_prefix}.{name}" for name in EVENT_TOPICS]
     with LagProbe(broker.bootstrap, f"{topic_prefix}-worker", topics) as probe:
         return probe.lag_by_partition()

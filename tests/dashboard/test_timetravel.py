@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.timetravel import BadAsOf, Day, minutes_into, moment_at, parse_as_of, step
+from saylau.dashboard.timetravel import BadAsOf, Day, minutes_into, moment_at, parse_as_of, step
 
 ALMATY = ZoneInfo("Asia/Almaty")
 DAY = Day(dt.datetime(2026, 3, 15, 6, tzinfo=ALMATY), dt.datetime(2026, 3, 16, 0, tzinfo=ALMATY))

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from dashboard.auth import AuthSetupError, Regions, check_dashboard_secret
-from dashboard.regional import free_observers
-from dashboard.users import (
+from saylau.cli.main import main
+from saylau.core.settings import Settings
+from saylau.dashboard.auth import AuthSetupError, Regions, check_dashboard_secret
+from saylau.dashboard.regional import free_observers
+from saylau.dashboard.users import (
     UserDirectory,
     UsersError,
     add_user,
@@ -23,8 +25,6 @@ from dashboard.users import (
     remove_user,
     verify_password,
 )
-from saylau.cli import main
-from saylau.settings import Settings
 
 PASSWORD = "correct horse battery"
 

@@ -16,10 +16,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard.app import create_dashboard
-from dashboard.snapshot import reporting_moments
-from geo.registry import synthetic_registry
-from saylau.settings import Settings
+from saylau.core.settings import Settings
+from saylau.dashboard.app import create_dashboard
+from saylau.dashboard.snapshot import reporting_moments
+from saylau.geo.registry import synthetic_registry
+from saylau.warehouse import queries
+from saylau.warehouse.client import open_warehouse
 from tests.dashboard.conftest import DashboardUsers, log_in
 from tests.dashboard.served import (
     ROTATE_SECONDS,
@@ -33,8 +35,6 @@ from tests.dashboard.served import (
 from tests.dashboard.test_snapshot import CountingWarehouse
 from tests.dashboard.wall_day import HOT_REGION, KnownDay, build_day, load_day, local
 from tests.integration.events import at
-from warehouse import queries
-from warehouse.client import open_warehouse
 
 __all__ = ["browser", "served"]  # fixtures used by name below
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]

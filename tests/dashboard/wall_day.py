@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo.registry import synthetic_registry
-from saylau.runtime import station_index
-from saylau.settings import Settings
-from streams.alerting import AlertMonitor, Thresholds
-from streams.batch import Message, RecentIds, process_batch
-from streams.sink import WarehouseSink
-from streams.validation import DayWindow
+from saylau.cli.runtime import station_index
+from saylau.core.settings import Settings
+from saylau.core.validation import DayWindow
+from saylau.geo.registry import synthetic_registry
+from saylau.streams.alerting import AlertMonitor, Thresholds
+from saylau.streams.batch import Message, RecentIds, process_batch
+from saylau.streams.sink import WarehouseSink
+from saylau.warehouse.client import Warehouse, create_schema
+from saylau.warehouse.queries import load_stations
 from tests.integration.events import TZ, at, encode, event
-from warehouse.client import Warehouse, create_schema
-from warehouse.queries import load_stations
 
 HOT_REGION, QUIET_REGION = "KAZ011", "KAZ002"
 PROTOCOL_OPTIONS = {"amanat": 0, "auyl": 0, "against_all": 0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from geo.regions import load_regions
+from saylau.geo.regions import load_regions
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.density import incident_density, incidents_per_region
-from geo.distance import EARTH_RADIUS_M
+from saylau.geo.density import incident_density, incidents_per_region
+from saylau.geo.distance import EARTH_RADIUS_M
 
 
 @pytest.fixture

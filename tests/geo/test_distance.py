@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from geo.distance import EARTH_RADIUS_M, chord_for_metres, haversine_m, metres_for_chord, unit_xyz
+from saylau.geo.distance import (
+    EARTH_RADIUS_M,
+    chord_for_metres,
+    haversine_m,
+    metres_for_chord,
+    unit_xyz,
+)
 
 
 @pytest.mark.parametrize(

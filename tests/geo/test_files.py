@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from geo.files import staged, write_atomically
+from saylau.geo.files import staged, write_atomically
 
 
 def test_a_write_replaces_the_file_and_leaves_no_temporary(tmp_path):

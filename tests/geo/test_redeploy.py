@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from geo.distance import EARTH_RADIUS_M, haversine_m
-from geo.redeploy import observer_positions, station_priority, suggest_redeployment
+from saylau.geo.distance import EARTH_RADIUS_M, haversine_m
+from saylau.geo.redeploy import observer_positions, station_priority, suggest_redeployment
 
 BASE = (76.90, 43.20)
 

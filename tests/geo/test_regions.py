@@ -8,7 +8,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from geo.regions import (
+from saylau.geo.regions import (
     CITY_REGION_CODES,
     DEFAULT_REGIONS_PATH,
     REGION_POPULATION,

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.places import PLACES, places_frame
-from geo.regions import CITY_REGION_CODES, REGION_POPULATION, load_regions, region_of_points
-from geo.registry import (
+from saylau.geo.places import PLACES, places_frame
+from saylau.geo.regions import CITY_REGION_CODES, REGION_POPULATION, load_regions, region_of_points
+from saylau.geo.registry import (
     REGISTRY_COLUMNS,
     apportion,
     read_registry_csv,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from geo.registry import synthetic_registry
-from geo.roster import (
+from saylau.geo.registry import synthetic_registry
+from saylau.geo.roster import (
     PRIVATE_COLUMNS,
     PUBLIC_COLUMNS,
     RosterError,

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.distance import EARTH_RADIUS_M, haversine_m
-from geo.spatial import (
+from saylau.geo.distance import EARTH_RADIUS_M, haversine_m
+from saylau.geo.spatial import (
     coverage_gaps,
     geofence_flags,
     nearest_station,

@@ -1,6 +1,6 @@
 """`saylau stations import|export` and `saylau roster import`, run as the shell would.
 
-saylau/cli.py wires these commands in; until then the tests build the same parser with
+saylau/cli/main.py wires these commands in; until then the tests build the same parser with
 the command's own `_common` settings options and `settings_from_args`.
 """
 
@@ -12,11 +12,11 @@ import stat
 import pandas as pd
 import pytest
 
-from geo.commission import commission_path, read_commission_csv
-from geo.registry import read_registry_csv, synthetic_registry, write_registry_csv
-from geo.roster import load_saved_roster
-from saylau.cli import _common, settings_from_args
-from saylau.stations import add_stations_parser, run_roster, run_stations
+from saylau.cli.main import _common, settings_from_args
+from saylau.cli.stations import add_stations_parser, run_roster, run_stations
+from saylau.geo.commission import commission_path, read_commission_csv
+from saylau.geo.registry import read_registry_csv, synthetic_registry, write_registry_csv
+from saylau.geo.roster import load_saved_roster
 
 HEADER = ("station_id,name,region_code,district,settlement,address,lat,lon,registered_voters,"
           "commission")

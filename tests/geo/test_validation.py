@@ -9,9 +9,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.registry import REGISTRY_COLUMNS, synthetic_registry, write_registry_csv
-from geo.rows import read_csv_rows
-from geo.validation import check_registry_file, check_registry_rows
+from saylau.geo.registry import REGISTRY_COLUMNS, synthetic_registry, write_registry_csv
+from saylau.geo.rows import read_csv_rows
+from saylau.geo.validation import check_registry_file, check_registry_rows
 
 HEADER = "station_id,name,region_code,district,settlement,address,lat,lon,registered_voters"
 # Three valid stations: Almaty (KAZ004), Astana (KAZ006), Konaev in Almaty Region (KAZ005).

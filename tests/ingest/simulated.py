@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from ingest.election import Election
-from ingest.simulator import NO_NOISE, NoiseRates, Scenario, SimulatedDay, simulate_day
-from streams.validation import DayWindow, StationInfo
+from saylau.core.election import Election
+from saylau.core.validation import DayWindow, StationInfo
+from saylau.ingest.simulator import NO_NOISE, NoiseRates, Scenario, SimulatedDay, simulate_day
 
 N_STATIONS = 300
 ELECTION = Election()

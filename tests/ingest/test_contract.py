@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import (
+from saylau.core.contract import (
     EVENT_TOPICS,
     INCIDENT_CATEGORIES,
     KIND_TOPIC,
@@ -243,7 +243,7 @@ def test_infinite_location_accuracy_is_refused():
 def test_committed_json_schema_matches_the_models():
     committed = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert committed == json.loads(json.dumps(json_schema())), (
-        f"{SCHEMA_PATH.name} is out of date: run `python -m ingest.contract` and commit it")
+        f"{SCHEMA_PATH.name} is out of date: run `python -m saylau.core.contract` and commit it")
 
 
 def test_json_schema_forbids_extra_fields_in_every_kind():

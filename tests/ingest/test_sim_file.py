@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from ingest.simulator import Progress
-from saylau.cli import build_parser, main, settings_from_args
-from saylau.simulation import read_messages
+from saylau.cli.main import build_parser, main, settings_from_args
+from saylau.cli.simulation import read_messages
+from saylau.ingest.simulator import Progress
 from tests.ingest.simulated import noisy_day
 
 

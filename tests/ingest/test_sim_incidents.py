@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import INCIDENT_CATEGORIES
-from ingest.simulator import NO_NOISE, Scenario
+from saylau.core.contract import INCIDENT_CATEGORIES
+from saylau.ingest.simulator import NO_NOISE, Scenario
 from tests.ingest.simulated import REGISTRY, write
 
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from ingest.simulator import NO_NOISE, NoiseRates, Scenario, simulate_day
-from streams.batch import Message, RecentIds, process_batch
+from saylau.ingest.simulator import NO_NOISE, NoiseRates, Scenario, simulate_day
+from saylau.streams.batch import Message, RecentIds, process_batch
 from tests.ingest.simulated import (
     ELECTION,
     NOISY,

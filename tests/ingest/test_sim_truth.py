@@ -4,7 +4,13 @@ from collections import Counter
 
 import pytest
 
-from ingest.simulator import FALSIFICATION_KINDS, NO_NOISE, Scenario, simulate_day, truth_path
+from saylau.ingest.simulator import (
+    FALSIFICATION_KINDS,
+    NO_NOISE,
+    Scenario,
+    simulate_day,
+    truth_path,
+)
 from tests.ingest.simulated import (
     ELECTION,
     N_STATIONS,

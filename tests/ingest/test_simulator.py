@@ -9,9 +9,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ingest.contract import INCIDENT_CATEGORIES, KIND_TOPIC, parse_event
-from ingest.election import NON_VOTE_ANSWERS
-from ingest.simulator import (
+from saylau.core.contract import INCIDENT_CATEGORIES, KIND_TOPIC, parse_event
+from saylau.core.election import NON_VOTE_ANSWERS
+from saylau.core.validation import Rejection, validate
+from saylau.ingest.simulator import (
     NO_NOISE,
     Scenario,
     SimulatedMessage,
@@ -20,7 +21,6 @@ from ingest.simulator import (
     truth_path,
     turnout_curve,
 )
-from streams.validation import Rejection, validate
 from tests.ingest.simulated import (
     ELECTION,
     N_STATIONS,

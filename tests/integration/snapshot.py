@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from streams.batch import REJECTED_COLUMNS
-from streams.rows import EVENT_COLUMNS
-from warehouse.client import Warehouse
+from saylau.streams.batch import REJECTED_COLUMNS
+from saylau.streams.rows import EVENT_COLUMNS
+from saylau.warehouse.client import Warehouse
 
 
 def _columns(names: tuple[str, ...], leave_out: str) -> str:

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from infra.broker import EmbeddedBroker
-from ingest.contract import KIND_TOPIC
-from ingest.producer import EventProducer
+from saylau.core.contract import KIND_TOPIC
+from saylau.kafka.broker import EmbeddedBroker
+from saylau.kafka.producer import EventProducer
+from saylau.warehouse.client import open_warehouse
+from saylau.warehouse.queries import event_counts, rejected_counts
+from saylau.warehouse.state import region_turnout, station_state
 from tests.integration.events import at, encode, event
 from tests.integration.worker import WorkerProcess
-from warehouse.client import open_warehouse
-from warehouse.queries import event_counts, rejected_counts
-from warehouse.state import region_turnout, station_state
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(400)]
 

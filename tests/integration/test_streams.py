@@ -10,18 +10,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from infra.broker import EmbeddedBroker
-from infra.lag import consumer_lag
-from ingest.contract import EVENT_TOPICS, KIND_TOPIC
-from ingest.producer import EventProducer
+from saylau.core.contract import EVENT_TOPICS, KIND_TOPIC
+from saylau.kafka.broker import EmbeddedBroker
+from saylau.kafka.lag import consumer_lag
+from saylau.kafka.producer import EventProducer
+from saylau.warehouse import queries
+from saylau.warehouse.client import open_warehouse
+from saylau.warehouse.state import station_state
 from tests.integration.events import at, encode, event
 from tests.integration.scenario import ScenarioDay
 from tests.integration.snapshot import assert_same_tables, snapshot
 from tests.integration.test_pipeline import worker_env
 from tests.integration.worker import WorkerProcess, alive
-from warehouse import queries
-from warehouse.client import open_warehouse
-from warehouse.state import station_state
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
 
@@ -117,7 +117,7 @@ def test_worker_killed_mid_stream_gives_the_same_tables_as_an_uninterrupted_run(
             time.sleep(0.3)
         lag_at_kill = consumer_lag(broker.bootstrap, killed_env["SAYLAU_WORKER_GROUP"], topics)
         stores = [pid for pid, command in worker.children().items()
-                  if "streams.store_process" in command]
+                  if "saylau.streams.store_process" in command]
         worker.kill()  # SIGKILL: no clean shutdown, no final commit
         # A ClickHouse server's worker stores in a child process, which must die with it.
         assert len(stores) == (1 if warehouse_url.startswith("clickhouse") else 0)

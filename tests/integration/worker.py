@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from infra.lag import consumer_lag
-from ingest.contract import EVENT_TOPICS
+from saylau.core.contract import EVENT_TOPICS
+from saylau.kafka.lag import consumer_lag
 
 
 class SaylauProcess:

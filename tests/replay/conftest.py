@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo.registry import synthetic_registry, write_registry_csv
+from saylau.geo.registry import synthetic_registry, write_registry_csv
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from ingest.simulator import SimulatedMessage
-from streams.replay import cyclic_gc_paused, read_ahead, simulated_batches
+from saylau.ingest.simulator import SimulatedMessage
+from saylau.streams.replay import cyclic_gc_paused, read_ahead, simulated_batches
 
 T0 = dt.datetime(2026, 3, 15, 7, tzinfo=dt.UTC)
 
@@ -62,8 +62,8 @@ def test_leaving_read_ahead_early_stops_its_thread() -> None:
 def test_alert_evidence_keeps_one_turnout_and_protocol_per_station_and_every_other_event():
     import json
 
-    from ingest.contract import parse_event
-    from streams.replay import AlertEvidence
+    from saylau.core.contract import parse_event
+    from saylau.streams.replay import AlertEvidence
     from tests.integration.events import at, event
 
     def parsed(message: dict):

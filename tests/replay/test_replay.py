@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from infra.broker import EmbeddedBroker
-from ingest.contract import EVENT_TOPICS
-from ingest.election import Election
-from ingest.producer import EventProducer
-from ingest.simulator import NoiseRates, Scenario, simulate_day
+from saylau.core.contract import EVENT_TOPICS
+from saylau.core.election import Election
+from saylau.ingest.simulator import NoiseRates, Scenario, simulate_day
+from saylau.kafka.broker import EmbeddedBroker
+from saylau.kafka.producer import EventProducer
+from saylau.warehouse.client import Warehouse, open_warehouse
 from tests.integration.snapshot import assert_same_tables, snapshot
 from tests.integration.test_pipeline import worker_env
 from tests.integration.worker import WorkerProcess
-from warehouse.client import Warehouse, open_warehouse
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
 
@@ -149,7 +149,7 @@ def test_archive_re_streamed_to_kafka_replays_to_the_same_tables(
 
     again = f"{topic_prefix}x"
     again_env = {**env, "SAYLAU_TOPIC_PREFIX": again}
-    from infra.topics import ensure_topics, topic_names
+    from saylau.kafka.topics import ensure_topics, topic_names
 
     ensure_topics(broker.bootstrap, topic_names(again), partitions=3)
     out = replay(again_env, "archive", "--to-kafka", "--speed", "max")

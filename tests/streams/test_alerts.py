@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from ingest.contract import Checkout, Incident
-from streams.alerts import (
+from saylau.core.contract import Checkout, Incident
+from saylau.streams.alerts import (
     burst_alerts,
     protocol_alerts,
     removal_alerts,

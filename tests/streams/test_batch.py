@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.batch import (
+from saylau.core.validation import DayWindow, StationInfo
+from saylau.streams.batch import (
     MAX_RAW_KEPT,
     REJECTED_COLUMNS,
     Message,
     RecentIds,
     process_batch,
 )
-from streams.rows import EVENT_COLUMNS
-from streams.validation import DayWindow, StationInfo
+from saylau.streams.rows import EVENT_COLUMNS
 
 ALMATY = ZoneInfo("Asia/Almaty")
 WINDOW = DayWindow.for_election(dt.date(2026, 3, 15), ALMATY)

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from streams.pipeline import EXIT_STORE_FAILED, Pending, StorePipeline, ThreadedStore
+from saylau.streams.pipeline import EXIT_STORE_FAILED, Pending, StorePipeline, ThreadedStore
 
 
 class Recorder:
@@ -118,7 +118,7 @@ def test_submit_waits_while_depth_batches_are_waiting() -> None:
 
 FAILING = """
 import asyncio
-from streams.pipeline import StorePipeline, ThreadedStore
+from saylau.streams.pipeline import StorePipeline, ThreadedStore
 
 class Failing:
     def insert(self, batch):

@@ -16,17 +16,17 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from geo.registry import synthetic_registry
-from infra.broker import EmbeddedBroker
-from infra.clickhouse_server import ClickHouseServer
-from saylau.runtime import open_prepared_warehouse
-from saylau.settings import Settings, load_settings
-from streams.app import store_mode
-from streams.batch import Message
-from streams.store import Stored
-from streams.store_process import StoreProcess, StoreProcessError
+from saylau.cli.runtime import open_prepared_warehouse
+from saylau.core.settings import Settings, load_settings
+from saylau.geo.registry import synthetic_registry
+from saylau.kafka.broker import EmbeddedBroker
+from saylau.streams.app import store_mode
+from saylau.streams.batch import Message
+from saylau.streams.store import Stored
+from saylau.streams.store_process import StoreProcess, StoreProcessError
+from saylau.warehouse import queries
 from tests.integration.events import at, encode, event
-from warehouse import queries
+from tests.support.clickhouse_server import ClickHouseServer
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(180)]
 
@@ -127,6 +127,6 @@ def test_the_store_runs_in_a_process_for_a_server_and_in_the_worker_for_chdb(
 
 def test_a_store_process_whose_parent_is_gone_leaves() -> None:
     """Started for a parent other than its own (as if that one had died), it leaves."""
-    child = subprocess.Popen([sys.executable, "-m", "streams.store_process", "0", "1"],
+    child = subprocess.Popen([sys.executable, "-m", "saylau.streams.store_process", "0", "1"],
                              stdin=subprocess.DEVNULL)
     assert child.wait(30) == 1

@@ -1,4 +1,4 @@
-"""The worker's Kafka transport (streams/transport.py) on the real broker.
+"""The worker's Kafka transport (saylau/streams/transport.py) on the real broker.
 
 Its consumer waits at most SAYLAU_WORKER_FETCH_WAIT_MS per fetch (Faust hard-codes 1,500 ms,
 and the embedded broker holds every fetch of a quiet topic for the whole wait), delivers
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from saylau.settings import load_settings
-from streams.app import faust_app
+from saylau.core.settings import load_settings
+from saylau.streams.app import faust_app
 
 
 def worker_consumer_wait(tmp_path: Path, **overrides: object) -> int:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ingest.contract import Turnout
-from streams.validation import (
+from saylau.core.contract import Turnout
+from saylau.core.validation import (
     ACCEPT_AFTER_MIDNIGHT,
     DayWindow,
     Rejection,

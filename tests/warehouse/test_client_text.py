@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.contract import Turnout
-from warehouse.client import (
+from saylau.core.contract import Turnout
+from saylau.warehouse.client import (
     SCHEMA_PATH,
     WarehouseError,
     WarehouseUrl,
@@ -16,7 +16,7 @@ from warehouse.client import (
     split_statements,
     with_database,
 )
-from warehouse.server_engine import driver_placeholders
+from saylau.warehouse.server_engine import driver_placeholders
 
 # --- parse_warehouse_url ------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from warehouse.client import open_warehouse
+from saylau.warehouse.client import open_warehouse
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from warehouse.client import WarehouseError, open_warehouse
+from saylau.warehouse.client import WarehouseError, open_warehouse
 
 pytestmark = pytest.mark.timeout(120)
 

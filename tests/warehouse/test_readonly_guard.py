@@ -6,7 +6,7 @@ from __future__ import annotations
 import chdb
 import pytest
 
-from warehouse.readonly import (
+from saylau.warehouse.readonly import (
     DENIED_FUNCTIONS,
     SAFE_TABLE_FUNCTIONS,
     ReadOnlyViolation,
@@ -160,5 +160,5 @@ def test_every_table_function_of_chdb_is_either_refused_or_known_to_be_safe(clic
     names = str(clickhouse_parser.query("SELECT name FROM system.table_functions", "CSV"))
     known = {name.strip().strip('"').lower() for name in names.split()}
     unclassified = known - DENIED_FUNCTIONS - SAFE_TABLE_FUNCTIONS
-    assert unclassified == set(), "classify these in warehouse/readonly.py"
+    assert unclassified == set(), "classify these in saylau/warehouse/readonly.py"
     assert not DENIED_FUNCTIONS & SAFE_TABLE_FUNCTIONS

@@ -8,17 +8,17 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from geo.registry import synthetic_registry
-from saylau.runtime import station_index
-from saylau.settings import Settings
-from streams.batch import Message, RecentIds, process_batch
-from streams.rows import EVENT_COLUMNS
-from streams.sink import WarehouseSink
-from streams.validation import DayWindow
+from saylau.cli.runtime import station_index
+from saylau.core.settings import Settings
+from saylau.core.validation import DayWindow
+from saylau.geo.registry import synthetic_registry
+from saylau.streams.batch import Message, RecentIds, process_batch
+from saylau.streams.rows import EVENT_COLUMNS
+from saylau.streams.sink import WarehouseSink
+from saylau.warehouse import queries
+from saylau.warehouse.client import create_schema, open_warehouse
+from saylau.warehouse.state import region_observers, station_state
 from tests.integration.events import at, encode, event
-from warehouse import queries
-from warehouse.client import create_schema, open_warehouse
-from warehouse.state import region_observers, station_state
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,1 +1,0 @@
-"""The observer ingest gateway: HTTP in, durable journal, Kafka out (see docs/gateway-readme.md)."""

@@ -1,0 +1,131 @@
+"""The post-election analysis as named tables, from a warehouse: for the dashboard's
+``/analysis`` page and the media exports after the polls close.
+
+The one module of ``analysis/`` that reads the warehouse (through ``saylau.warehouse.queries``);
+everything it computes is done by the pure functions of ``estimates`` and ``forensics``.
+Every table is a plain DataFrame (no dicts in cells), so it can be written as CSV as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from saylau.analysis.estimates import (
+    share_table,
+    stratified_share_table,
+    tally_from_exitpolls,
+    tally_from_protocols,
+    turnout_table,
+)
+from saylau.analysis.forensics import (
+    integer_test,
+    protocol_discrepancies,
+    round_flags,
+    shpilkin,
+    station_results,
+    turnout_share_histogram,
+)
+from saylau.warehouse import queries
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from saylau.core.election import Election
+    from saylau.warehouse.client import Warehouse
+
+ESTIMATE_COLUMNS = ["source", "scope", "quantity", "estimate", "se", "margin_95", "low_95",
+                    "high_95", "margin_99", "low_99", "high_99", "stations", "population"]
+SEED = 2026  # bootstrap and null replicates are seeded: the same warehouse, the same tables
+
+
+def analysis_tables(warehouse: Warehouse, election: Election | None = None,
+                    as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
+    """Every analysis table of the day (as of ``as_of``, default: everything received).
+
+    - ``estimates``: shares (each ballot option, ``against_all`` included) and turnout with
+      95 % and 99 % margins, nationally and per region, from observer protocol copies
+      (``source`` = ``observer_copy``) and from exit polls (``exitpoll``);
+    - ``estimates_stratified``: national shares, strata = regions, bootstrap SE;
+    - ``turnout_share_histogram``: stations per 1 % cell of turnout × leader share;
+    - ``integer_test``: whole-number percentages observed against the binomial null;
+    - ``round_stations``: stations whose turnout and leader share are both round (5 %);
+    - ``shpilkin_bins`` and ``shpilkin_summary``: excess votes for the leader;
+    - ``discrepancies``: stations whose official protocol differs from the observer copy.
+    """
+    protocols = queries.latest_protocols(warehouse, as_of)
+    population = queries.stations(warehouse)["region_code"].value_counts().to_dict()
+    tables = {"estimates": _estimates(protocols, queries.exitpoll_tallies(warehouse, as_of),
+                                      population),
+              "estimates_stratified": _stratified(protocols, population)}
+    tables.update(_forensics(protocols[protocols["source"] == "official"]))
+    tables["discrepancies"] = _discrepancies(protocols)
+    if election is not None:
+        _in_ballot_order(tables, list(election.options))
+    return tables
+
+
+def _estimates(protocols: pd.DataFrame, exitpolls: pd.DataFrame,
+               population: dict[str, int]) -> pd.DataFrame:
+    parts = []
+    copies = protocols[protocols["source"] == "observer_copy"]
+    if len(copies):
+        parts.append(share_table(tally_from_protocols(copies), population)
+                     .assign(source="observer_copy"))
+        parts.append(turnout_table(copies, population).assign(source="observer_copy"))
+    tally = tally_from_exitpolls(exitpolls)
+    if len(tally):
+        parts.append(share_table(tally, population).assign(source="exitpoll"))
+    if not parts:
+        return pd.DataFrame(columns=ESTIMATE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[ESTIMATE_COLUMNS]
+
+
+def _stratified(protocols: pd.DataFrame, population: dict[str, int]) -> pd.DataFrame:
+    copies = protocols[protocols["source"] == "observer_copy"]
+    if copies.empty:
+        return pd.DataFrame(columns=[c for c in ESTIMATE_COLUMNS if c not in ("source",
+                                                                            "scope")])
+    return stratified_share_table(tally_from_protocols(copies), population, seed=SEED)
+
+
+def _forensics(official: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if official.empty or not any(sum(votes.values()) for votes in official["votes"]):
+        return {name: pd.DataFrame() for name in ("turnout_share_histogram", "integer_test",
+                                                  "round_stations", "shpilkin_bins",
+                                                  "shpilkin_summary")}
+    results = station_results(official.reset_index(drop=True))
+    bins, summary = shpilkin(results)
+    flags = round_flags(results)
+    return {"turnout_share_histogram": turnout_share_histogram(results),
+            "integer_test": integer_test(results, rng=np.random.default_rng(SEED)),
+            "round_stations": flags[flags["flagged"]].reset_index(drop=True),
+            "shpilkin_bins": bins,
+            "shpilkin_summary": pd.DataFrame([summary])}
+
+
+def _discrepancies(protocols: pd.DataFrame) -> pd.DataFrame:
+    table = protocol_discrepancies(protocols)
+    table = table[table["discrepant"].astype(bool)].reset_index(drop=True)
+    table["votes_diff"] = [json.dumps(diff, sort_keys=True) for diff in table["votes_diff"]]
+    return table.drop(columns=["discrepant"])
+
+
+def _in_ballot_order(tables: dict[str, pd.DataFrame], options: list[str]) -> None:
+    """Estimate rows in ballot order (then turnout), nationally first."""
+    order = {name: number for number, name in enumerate([*options, "turnout"])}
+    for name in ("estimates", "estimates_stratified"):
+        table = tables[name]
+        if table.empty:
+            continue
+        keys = ["quantity_order"]
+        frame = table.assign(quantity_order=table["quantity"].map(order).fillna(len(order)))
+        if "scope" in frame.columns:
+            frame["scope_order"] = frame["scope"] != "national"
+            keys = ["source", "scope_order", "scope", "quantity_order"]
+        tables[name] = (frame.sort_values(keys, kind="stable")
+                        .drop(columns=[k for k in keys if k.endswith("_order")])
+                        .reset_index(drop=True))

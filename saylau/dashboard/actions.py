@@ -1,0 +1,77 @@
+"""What dashboard users do to the world: assignments and reviews, sent to Kafka as events.
+
+The dashboard never writes the warehouse: it sends a contract event, as an observer's phone
+would, and the worker stores it like any other. A send counts as done only once the broker
+has acknowledged it, so the page never says "sent" for an event that was lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+from kafka import KafkaProducer
+
+from saylau.core.contract import Assignment, Event, Review, event_to_json, topic_for
+
+SEND_TIMEOUT_SECONDS = 15.0
+
+
+class ActionError(RuntimeError):
+    """The broker did not take the event; nothing was sent."""
+
+
+class ActionSender:
+    """A kafka-python producer, opened at the first action (not when the page loads)."""
+
+    def __init__(self, bootstrap: str, prefix: str) -> None:
+        self.bootstrap, self.prefix = bootstrap, prefix
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+
+    def send(self, event: Event) -> None:
+        """Send and wait for the broker's acknowledgement (acks=all)."""
+        try:
+            future = self._open().send(topic_for(event.kind, self.prefix),
+                                       key=event.station_id.encode("utf-8"),
+                                       value=event_to_json(event).encode("utf-8"))
+            future.get(timeout=SEND_TIMEOUT_SECONDS)
+        except Exception as error:  # kafka-python raises many types; the page shows one
+            raise ActionError(f"the event was not sent: {type(error).__name__}") from error
+
+    def close(self) -> None:
+        with self._lock:
+            if self._producer is not None:
+                self._producer.close(timeout=10)
+                self._producer = None
+
+    def _open(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap, acks="all", retries=5, linger_ms=0,
+                    client_id="saylau-dashboard")
+            return self._producer
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def assignment_event(observer_id: str, from_station: str, target_station: str,
+                     assigned_by: str, note: str = "",
+                     occurred_at: dt.datetime | None = None) -> Assignment:
+    """A regional lead sends `observer_id` (last seen at `from_station`) to a station."""
+    return Assignment(schema="saylau.event/1", kind="assignment", event_id=uuid.uuid4(),
+                      station_id=from_station, observer_id=observer_id,
+                      occurred_at=occurred_at or _now(), assigned_by=assigned_by,
+                      target_station_id=target_station, note=note)
+
+
+def review_event(incident_id: str, station_id: str, verdict: str, reviewer_id: str,
+                 occurred_at: dt.datetime | None = None) -> Review:
+    return Review(schema="saylau.event/1", kind="review", event_id=uuid.uuid4(),
+                  station_id=station_id, observer_id=reviewer_id,
+                  occurred_at=occurred_at or _now(), incident_id=uuid.UUID(incident_id),
+                  verdict=verdict, reviewer_id=reviewer_id)  # type: ignore[arg-type]

@@ -1,0 +1,156 @@
+"""After the polls close: estimates with margins of error, and forensics on official results.
+
+Every number here comes from ``saylau.analysis.report.analysis_tables`` (the tables the media
+exports carry), computed once per page load; figures are drawn from the same tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from saylau.analysis.figures import (
+    discrepancy_figure,
+    integer_test_figure,
+    shpilkin_figure,
+    turnout_share_heatmap,
+)
+from saylau.analysis.report import analysis_tables
+from saylau.dashboard.app import current_context
+from saylau.dashboard.auth import require_page
+from saylau.dashboard.embargo import embargo_text, embargoed_until
+from saylau.dashboard.snapshot import current_settings
+
+dash.register_page(__name__, path="/analysis", title="Saylau — analysis", name="Analysis")
+
+PAGE = "analysis"
+DISCREPANCIES_SHOWN = 50
+
+
+def layout(**_query: str) -> html.Div:
+    require_page(PAGE)
+    warehouse = current_context().warehouse
+    tables = analysis_tables(warehouse)
+    embargo_ends = embargoed_until(warehouse, current_settings().election())
+    histogram = tables["turnout_share_histogram"]
+    scopes = ["national", *sorted(set(histogram["scope"]) - {"national"})] \
+        if len(histogram) else []
+    return html.Div(className="analysis", children=[
+        html.H1("Saylau — analysis"),
+        html.H2("Estimates (95 % and 99 % margins of error)"),
+        *_estimates(tables["estimates"], embargo_ends),
+        html.H2("Turnout against the leader's share"),
+        dcc.Dropdown(id=f"{PAGE}-scope", options=scopes, value="national" if scopes else None,
+                     clearable=False),
+        dcc.Store(id=f"{PAGE}-histogram", data=histogram.to_dict("records")),
+        dcc.Graph(id=f"{PAGE}-heatmap"),
+        html.H2("Whole-number percentages"),
+        _integer_test(tables["integer_test"]),
+        *_figure_if(tables["integer_test"], integer_test_figure, "integer"),
+        html.H2("Excess votes (Shpilkin)"),
+        _shpilkin(tables["shpilkin_summary"]),
+        *_shpilkin_figure(tables),
+        html.H2("Official protocols against observers' copies"),
+        _discrepancies(tables["discrepancies"]),
+        *_figure_if(tables["discrepancies"].assign(discrepant=True), discrepancy_figure,
+                    "discrepancy-chart"),
+    ])
+
+
+@callback(Output(f"{PAGE}-heatmap", "figure"), Input(f"{PAGE}-scope", "value"),
+          Input(f"{PAGE}-histogram", "data"))
+def heatmap(scope: str | None, records: list[dict]) -> dict:
+    histogram = pd.DataFrame(records, columns=["scope", "turnout_pct", "leader_share_pct",
+                                               "stations", "voters"])
+    return turnout_share_heatmap(histogram, scope or "national").to_dict()
+
+
+def _pct(value: float) -> str:
+    return "—" if pd.isna(value) else f"{100 * value:.2f}"
+
+
+def _estimates(table: pd.DataFrame, embargo_ends: dt.datetime | None) -> list:
+    """The estimates table; before the embargo ends, without the exit-poll rows."""
+    if embargo_ends is None:
+        return [_estimate_table(table)]
+    notice = html.P(embargo_text(embargo_ends, current_context().timezone),
+                    id=f"{PAGE}-exitpoll-embargo")
+    return [_estimate_table(table[table["source"] != "exitpoll"]), notice]
+
+
+def _estimate_table(table: pd.DataFrame) -> html.Table:
+    header = ["Source", "Scope", "Quantity", "Estimate, %", "± 95 %", "± 99 %", "Stations"]
+    rows = [html.Tr([html.Td(r.source), html.Td(r.scope), html.Td(r.quantity),
+                     html.Td(_pct(r.estimate), className="estimate"),
+                     html.Td(_pct(r.margin_95), className="margin-95"),
+                     html.Td(_pct(r.margin_99), className="margin-99"),
+                     html.Td(f"{r.stations} of {r.population}")],
+                    id=f"{PAGE}-estimate-{r.source}-{r.scope}-{r.quantity}")
+            for r in table.itertuples(index=False)]
+    return _table(header, rows, "estimates")
+
+
+def _integer_test(table: pd.DataFrame) -> html.Div | html.Table:
+    if table.empty:
+        return html.Div("No official results yet.", id=f"{PAGE}-integer")
+    header = ["Quantity", "Stations", "Observed", "Expected (null mean)",
+              "99.9th percentile", "Excess", "Significant"]
+    rows = [html.Tr([html.Td(r.quantity), html.Td(f"{r.stations}"),
+                     html.Td(f"{r.observed}", className="observed"),
+                     html.Td(f"{r.null_mean:.1f}", className="null-mean"),
+                     html.Td(f"{r.threshold:.1f}", className="threshold"),
+                     html.Td(f"{r.excess:+.1f}", className="excess"),
+                     html.Td("yes" if r.significant else "no", className="significant")],
+                    id=f"{PAGE}-integer-{r.quantity}")
+            for r in table.itertuples(index=False)]
+    return _table(header, rows, "integer")
+
+
+def _shpilkin(summary: pd.DataFrame) -> html.Div:
+    if summary.empty:
+        return html.Div("No official results yet.", id=f"{PAGE}-shpilkin")
+    s = summary.iloc[0]
+    return html.Div(id=f"{PAGE}-shpilkin", children=[
+        html.Span(f"{s['excess_votes']:,.0f}", id=f"{PAGE}-shpilkin-excess"),
+        html.Span(" votes for the leader above the honest expectation ("),
+        html.Span(f"{100 * s['excess_share']:.2f}", id=f"{PAGE}-shpilkin-share"),
+        html.Span(" % of valid votes); clean turnout peak at "),
+        html.Span(f"{s['peak_pct']:.0f}", id=f"{PAGE}-shpilkin-peak"),
+        html.Span(" %, leader's share there "),
+        html.Span(f"{100 * s['clean_share']:.2f}", id=f"{PAGE}-shpilkin-clean"),
+        html.Span(" %."),
+    ])
+
+
+def _shpilkin_figure(tables: dict[str, pd.DataFrame]) -> list:
+    if tables["shpilkin_summary"].empty:
+        return []
+    summary = tables["shpilkin_summary"].iloc[0].to_dict()
+    return [dcc.Graph(id=f"{PAGE}-shpilkin-chart",
+                      figure=shpilkin_figure(tables["shpilkin_bins"], summary))]
+
+
+def _discrepancies(table: pd.DataFrame) -> html.Div:
+    header = ["Station", "Region", "Fields that differ", "Largest difference",
+              "Ballots issued (official − copy)", "Votes (official − copy)"]
+    rows = [html.Tr([html.Td(r.station_id), html.Td(r.region_code), html.Td(r.fields),
+                     html.Td(f"{r.largest}", className="largest"),
+                     html.Td(f"{r.ballots_issued_diff:+d}", className="issued-diff"),
+                     html.Td(r.votes_diff, className="votes-diff")],
+                    id=f"{PAGE}-discrepancy-{r.station_id}")
+            for r in table.head(DISCREPANCIES_SHOWN).itertuples(index=False)]
+    return html.Div([
+        html.P(f"{len(table)} stations differ", id=f"{PAGE}-discrepancy-count"),
+        _table(header, rows, "discrepancies")])
+
+
+def _table(header: list[str], rows: list, name: str) -> html.Table:
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(rows)],
+                      id=f"{PAGE}-{name}", className="analysis-table")
+
+
+def _figure_if(table: pd.DataFrame, build, name: str) -> list:  # type: ignore[no-untyped-def]
+    return [] if table.empty else [dcc.Graph(id=f"{PAGE}-{name}-chart", figure=build(table))]

@@ -1,0 +1,187 @@
+"""Headquarters wall screen (kiosk): dark, large type, no interaction needed.
+
+It rotates every ``SAYLAU_DASHBOARD_ROTATE_SECONDS`` between three maps (turnout, incident
+density, coverage gaps) and shows headline numbers, national turnout at each official
+reporting time, incidents by category, the regions and an alert ticker. Every panel is
+drawn from the same snapshot (``saylau.dashboard.snapshot``), so all figures agree; the time
+travel bar shows the wall as of any moment of the day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+
+from saylau.dashboard.app import current_context
+from saylau.dashboard.auth import require_page
+from saylau.dashboard.figures import coverage_gap_map, incident_density_map, turnout_map
+from saylau.dashboard.snapshot import Snapshot, current_settings, current_snapshot
+from saylau.dashboard.timetravel import TimeTravel, parse_as_of
+
+dash.register_page(__name__, path="/", title="Saylau — wall", name="Wall")
+
+PAGE = "wall"
+PANELS = (("turnout", "Turnout by region", "map"),
+          ("density", "Incidents per 10,000 voters — verified and unverified", "map-density"),
+          ("gaps", "Coverage gaps — stations without an observer, by voters", "map-gaps"))
+TIME = TimeTravel(PAGE)
+TICKER_ALERTS = 20
+
+
+def layout(as_of: str | None = None, **_query: str) -> html.Div:
+    require_page(PAGE)  # the guard judged the request; the page checks again
+    refresh_ms = current_context().refresh_ms
+    rotate_ms = int(current_settings().dashboard_rotate_seconds * 1000)
+    return html.Div(className="wall", children=[
+        html.Div(className="wall-top", children=[
+            html.H1("Saylau — election day", className="wall-title"),
+            html.H2(PANELS[0][1], id=f"{PAGE}-panel-title", className="wall-panel-title")]),
+        html.Div(id=f"{PAGE}-headline", className="wall-headline"),
+        html.Div(id=f"{PAGE}-reporting", className="wall-reporting"),
+        html.Div(className="wall-body", children=[
+            html.Div(className="wall-panels", children=[_panel(*p, first=i == 0)
+                                                       for i, p in enumerate(PANELS)]),
+            html.Div(className="wall-side", children=[
+                html.Div(id=f"{PAGE}-categories", className="wall-categories"),
+                html.Div(id=f"{PAGE}-regions", className="wall-regions")]),
+        ]),
+        html.Div(html.Div(id=f"{PAGE}-ticker", className="ticker-track"), className="ticker"),
+        TIME.control(as_of),
+        dcc.Interval(id=f"{PAGE}-tick", interval=refresh_ms, n_intervals=0),
+        dcc.Interval(id=f"{PAGE}-rotate", interval=rotate_ms, n_intervals=0),
+        dcc.Store(id=f"{PAGE}-shown"),  # version of the snapshot this screen shows
+    ])
+
+
+def _panel(key: str, _title: str, graph_id: str, first: bool) -> html.Div:
+    return html.Div(id=f"{PAGE}-panel-{key}", className="wall-panel" + (" active" if first else ""),
+                    children=dcc.Graph(id=f"{PAGE}-{graph_id}", className="wall-map",
+                                       config={"displayModeBar": False},
+                                       style={"height": "100%"}))
+
+
+# Rotation happens in the browser: showing another panel needs no query.
+clientside_callback(
+    """function (n) {
+        const titles = """ + json.dumps([title for _key, title, _graph in PANELS]) + """;
+        const shown = (n || 0) % titles.length;
+        const classes = titles.map((_, i) => i === shown ? 'wall-panel active' : 'wall-panel');
+        return [...classes, titles[shown]];
+    }""",
+    *[Output(f"{PAGE}-panel-{key}", "className") for key, _title, _graph in PANELS],
+    Output(f"{PAGE}-panel-title", "children"),
+    Input(f"{PAGE}-rotate", "n_intervals"),
+)
+
+
+@callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-map-density", "figure"),
+          Output(f"{PAGE}-map-gaps", "figure"), Output(f"{PAGE}-headline", "children"),
+          Output(f"{PAGE}-reporting", "children"), Output(f"{PAGE}-categories", "children"),
+          Output(f"{PAGE}-regions", "children"), Output(f"{PAGE}-ticker", "children"),
+          Output(f"{PAGE}-shown", "data"),
+          Input(f"{PAGE}-tick", "n_intervals"), Input(TIME.store, "data"),
+          State(f"{PAGE}-shown", "data"))
+def refresh(_n: int, as_of: str | None, shown: str | None) -> tuple[Any, ...]:
+    context = current_context()
+    snap = current_snapshot(parse_as_of(as_of, ZoneInfo(context.timezone)))
+    if snap.version == shown:  # this screen already shows these very numbers
+        return (dash.no_update,) * 9
+    # One snapshot feeds every panel; its panels are built once for every screen.
+    return (*snap.built(PAGE, lambda: _panels(snap)), snap.version)
+
+
+def _panels(snap: Snapshot) -> tuple[Any, ...]:
+    context = current_context()
+    tz, names = ZoneInfo(context.timezone), context.region_names
+    return (turnout_map(context.regions_geojson, snap.summary, snap.state),
+            incident_density_map(context.regions_geojson, snap.density, snap.incident_stations,
+                                 names),
+            coverage_gap_map(context.regions_geojson, snap.gaps, snap.state, names),
+            _headline(snap, tz), _reporting(snap.reporting, tz),
+            _categories(snap.incidents_by_category), _region_table(snap.summary),
+            _ticker(snap.alerts, names, tz))
+
+
+def _local_time(moment: dt.datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M") if moment else "—"
+
+
+def _headline(snap: Snapshot, tz: ZoneInfo) -> list[html.Div]:
+    numbers = snap.headline
+    caption = "as of (local time)" if snap.as_of else "latest report (local time)"
+    return [
+        _figure("as-of", _local_time(snap.latest, tz), caption),
+        _figure("turnout", f"{numbers.turnout_pct:.1f}%",
+                f"turnout now: {numbers.ballots:,} of {numbers.registered:,}"),
+        _figure("covered", f"{numbers.covered:,} / {numbers.stations:,}",
+                "stations with an observer"),
+        _figure("incidents", f"{snap.counted_incidents:,}",
+                f"incidents ({int(snap.incidents_by_category['verified'].sum()):,} verified)"),
+        _figure("alerts", f"{len(snap.alerts):,}", "alerts"),
+        _figure("rejected", f"{snap.rejected:,}", "reports rejected (all day)"),
+    ]
+
+
+def _figure(key: str, value: str, caption: str) -> html.Div:
+    return html.Div(className="headline-figure", id=f"{PAGE}-figure-{key}", children=[
+        html.Div(value, className="headline-value", id=f"{PAGE}-value-{key}"),
+        html.Div(caption, className="headline-caption")])
+
+
+def _reporting(table: pd.DataFrame, tz: ZoneInfo) -> list[html.Div]:
+    """National turnout at each official reporting time: observers' count and official."""
+    cells = [html.Div("Turnout at the reporting times", className="reporting-caption")]
+    for row in table.itertuples(index=False):
+        key = row.moment.astimezone(tz).strftime("%H%M")
+        observer = f"{row.observer_pct:.1f}%" if row.reached else "—"
+        official = f"official {row.official_pct:.1f}%" if row.reached else "not yet"
+        cells.append(html.Div(id=f"{PAGE}-reporting-{key}", className="reporting-time", children=[
+            html.Span(row.moment.astimezone(tz).strftime("%H:%M"), className="reporting-at"),
+            html.Span(observer, className="reporting-observer"),
+            html.Span(official, className="reporting-official")]))
+    return cells
+
+
+def _categories(table: pd.DataFrame) -> html.Table:
+    header = html.Tr([html.Th(h) for h in ("Incidents", "Verified", "Unverified")])
+    rows = [html.Tr([html.Td(category.replace("_", " ")), html.Td(f"{row.verified:,}"),
+                     html.Td(f"{row.unverified:,}")], id=f"{PAGE}-category-{category}")
+            for category, row in table[table["counted"] > 0].iterrows()]
+    return html.Table([html.Thead(header), html.Tbody(rows)], className="region-table")
+
+
+def _region_table(summary: pd.DataFrame) -> html.Table:
+    header = html.Tr([html.Th(h) for h in ("Region", "Turnout", "Covered")])
+    rows = [html.Tr([html.Td(r.region_name), html.Td(f"{r.turnout_pct:.1f}%"),
+                     html.Td(f"{r.covered}/{r.stations}")],
+                    id=f"{PAGE}-region-{r.region_code}")
+            for r in summary.itertuples(index=False)]
+    return html.Table([html.Thead(header), html.Tbody(rows)], className="region-table")
+
+
+def _ticker(alerts: pd.DataFrame, names: dict[str, str], tz: ZoneInfo) -> list[html.Span]:
+    """Alerts by kind, then the newest ``TICKER_ALERTS`` one by one (a day can hold
+    thousands of uncovered-station alerts; the count says how many)."""
+    if alerts.empty:
+        return [html.Span("no alerts", className="ticker-item")]
+    kinds = alerts["kind"].value_counts()
+    summary = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in kinds.items())
+    newest = alerts.sort_values(["occurred_at", "alert_id"], ascending=False).head(TICKER_ALERTS)
+    return [html.Span(f"{len(alerts):,} alerts: {summary}", className="ticker-item"),
+            *[html.Span(_alert_text(a, names, tz), className="ticker-item",
+                        **{"data-alert": a.kind})
+              for a in newest.itertuples(index=False)]]
+
+
+def _alert_text(alert: Any, names: dict[str, str], tz: ZoneInfo) -> str:
+    moment = pd.Timestamp(alert.occurred_at)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    where = alert.station_id or names.get(alert.region_code, alert.region_code)
+    detail = f" — {alert.detail}" if alert.detail else ""
+    return f"{moment.astimezone(tz):%H:%M} {alert.kind.replace('_', ' ')}: {where}{detail}"

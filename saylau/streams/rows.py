@@ -1,0 +1,85 @@
+"""Warehouse rows for an accepted event: one archive row, plus a row in the kind's own
+table for protocols and exit polls. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from saylau.core.contract import (
+    Assignment,
+    Checkout,
+    Event,
+    ExitPoll,
+    Incident,
+    Protocol,
+    Review,
+    Turnout,
+)
+
+EVENT_COLUMNS = ("event_id", "kind", "station_id", "region_code", "observer_id", "occurred_at",
+                 "received_at", "ballots_issued", "registered_voters", "source", "role",
+                 "reason", "category", "severity", "incident_id", "verdict",
+                 "target_station_id", "payload")
+PROTOCOL_COLUMNS = ("event_id", "station_id", "region_code", "source", "occurred_at",
+                    "registered", "ballots_received", "ballots_issued", "ballots_cast",
+                    "invalid", "options", "votes")
+EXITPOLL_COLUMNS = ("event_id", "station_id", "region_code", "occurred_at", "window_start",
+                    "window_end", "interviews", "options", "counts")
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC)
+
+
+def event_row(event: Event, event_id: str, raw: bytes, region_code: str,
+              received_at: dt.datetime) -> dict[str, Any]:
+    """The archive row: the raw text unchanged, plus the columns that queries filter on.
+    ``event_id`` is ``str(event.event_id)``, which the caller has already made."""
+    row: dict[str, Any] = {
+        "event_id": event_id, "kind": event.kind, "station_id": event.station_id,
+        "region_code": region_code, "observer_id": event.observer_id,
+        "occurred_at": utc(event.occurred_at), "received_at": received_at,
+        "ballots_issued": 0, "registered_voters": 0, "source": "", "role": "", "reason": "",
+        "category": "", "severity": 0, "incident_id": "", "verdict": "",
+        "target_station_id": "", "payload": raw.decode("utf-8"),
+    }
+    row.update(_kind_columns(event))
+    return row
+
+
+def _kind_columns(event: Event) -> dict[str, Any]:
+    if isinstance(event, Turnout):
+        return {"ballots_issued": event.ballots_issued, "source": event.source,
+                "registered_voters": event.registered_voters or 0}
+    if isinstance(event, Checkout):
+        return {"role": event.role, "reason": event.reason}
+    if isinstance(event, Incident):
+        return {"category": event.category, "severity": event.severity}
+    if isinstance(event, Review):
+        return {"incident_id": str(event.incident_id), "verdict": event.verdict}
+    if isinstance(event, Assignment):
+        return {"target_station_id": event.target_station_id}
+    if isinstance(event, Protocol):
+        return {"source": event.source, "ballots_issued": event.ballots_issued}
+    role = getattr(event, "role", "")
+    return {"role": role}
+
+
+def protocol_row(event: Protocol, region_code: str) -> dict[str, Any]:
+    options = sorted(event.votes)
+    return {"event_id": str(event.event_id), "station_id": event.station_id,
+            "region_code": region_code, "source": event.source,
+            "occurred_at": utc(event.occurred_at), "registered": event.registered,
+            "ballots_received": event.ballots_received, "ballots_issued": event.ballots_issued,
+            "ballots_cast": event.ballots_cast, "invalid": event.invalid,
+            "options": options, "votes": [event.votes[o] for o in options]}
+
+
+def exitpoll_row(event: ExitPoll, region_code: str) -> dict[str, Any]:
+    options = sorted(event.choices)
+    return {"event_id": str(event.event_id), "station_id": event.station_id,
+            "region_code": region_code, "occurred_at": utc(event.occurred_at),
+            "window_start": utc(event.window_start), "window_end": utc(event.window_end),
+            "interviews": event.interviews, "options": options,
+            "counts": [event.choices[o] for o in options]}
