@@ -12,14 +12,11 @@ from saylau.dashboard.aggregate import POINT_LIMIT, grid_cells, points_or_cells
 from saylau.dashboard.figures import (
     COVERED_COLOUR,
     UNCOVERED_COLOUR,
-    Headline,
     coverage_gap_map,
-    headline,
     incident_density_map,
-    region_summary,
     turnout_map,
 )
-from saylau.warehouse.state import sums_by
+from saylau.warehouse.state import Headline, headline, region_summary, sums_by
 
 REGION_NAMES = {"KAZ001": "Abai", "KAZ002": "Akmola", "KAZ003": "Aktobe"}
 STATE_COLUMNS = ["station_id", "region_code", "lat", "lon", "registered_voters", "ballots",
