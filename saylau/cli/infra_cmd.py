@@ -45,7 +45,7 @@ def run_infra(settings: Settings, args: argparse.Namespace) -> int:
               f"({settings.topic_min_insync_replicas}) exceeds SAYLAU_TOPIC_REPLICATION "
               f"({settings.topic_replication}): no write could ever succeed", file=sys.stderr)
         return 2
-    bootstrap = settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
+    bootstrap = settings.kafka_address
     try:
         topics = prepare_topics(settings, bootstrap)
     except KafkaError as error:

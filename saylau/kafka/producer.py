@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
 from saylau.core.contract import Event, event_to_json, topic_for
 
 
+def reliable_producer(bootstrap: str, client_id: str, **overrides: Any) -> KafkaProducer:
+    """The one way Saylau makes a Kafka producer. acks="all": a report counts as sent only
+    once the broker has it; each user may tune batching and timeouts (`overrides`)."""
+    options: dict[str, Any] = {"acks": "all", "linger_ms": 5, "retries": 5, **overrides}
+    return KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, **options)
+
+
 class EventProducer:
     def __init__(self, bootstrap: str, prefix: str = "saylau") -> None:
         self.prefix = prefix
-        # acks="all": a report counts as sent only once the broker has it.
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                       retries=5, client_id="saylau-producer")
+        self._producer = reliable_producer(bootstrap, "saylau-producer")
 
     def send(self, event: Event) -> None:
         self.send_raw(topic_for(event.kind, self.prefix), event.station_id,

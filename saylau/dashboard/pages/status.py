@@ -103,7 +103,7 @@ RETRY_SECONDS = 15.0  # after Kafka failed to answer, say so at once until then
 
 def read_lag(settings: Settings) -> tuple[dict[tuple[str, int], int], str | None]:
     """Lag per (topic, partition), or an error text when Kafka cannot be asked."""
-    bootstrap = settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
+    bootstrap = settings.kafka_address
     topics = tuple(f"{settings.topic_prefix}.{name}" for name in EVENT_TOPICS)
     key = (bootstrap, settings.worker_group, topics)
     with _probes_lock:

@@ -50,10 +50,6 @@ def journal_dir(settings: Settings) -> Path:
     return settings.gateway_journal_dir or settings.data_dir / "journal"
 
 
-def bootstrap_of(settings: Settings) -> str:
-    return settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
-
-
 @dataclass
 class Gateway:
     """What the routes share: settings, rules, tokens, limits, journal, sender, metrics."""
@@ -128,7 +124,7 @@ def build_gateway(settings: Settings, *, registry: pd.DataFrame | None = None,
                         settings.gateway_token_pepper.get_secret_value(), token_cache_seconds)
     journal = Journal(journal_dir(settings),
                       retain_seconds=settings.gateway_journal_retain_seconds)
-    bootstrap = bootstrap_of(settings)
+    bootstrap = settings.kafka_address
     sender = Sender(journal, producer_factory or (lambda: kafka_producer(bootstrap)),
                     on_failure=lambda: prepare_topics(settings, bootstrap),
                     end_offsets=kafka_end_offsets(bootstrap))

@@ -19,9 +19,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from saylau.ingest.gateway.journal import Entry, Journal
+from saylau.kafka.producer import reliable_producer
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,9 @@ EndOffsets = Callable[[list[tuple[str, int]]], dict[tuple[str, int], int]]
 
 
 def kafka_producer(bootstrap: str) -> Any:
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, retries=3,
-                         max_block_ms=3000, request_timeout_ms=5000,
-                         delivery_timeout_ms=10_000, client_id="saylau-gateway")
+    # Short timeouts: the journal keeps the report, so a slow broker only delays it.
+    return reliable_producer(bootstrap, "saylau-gateway", retries=3, max_block_ms=3000,
+                             request_timeout_ms=5000, delivery_timeout_ms=10_000)
 
 
 def kafka_end_offsets(bootstrap: str) -> EndOffsets:
