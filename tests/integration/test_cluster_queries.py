@@ -8,20 +8,19 @@ pages run are taken on both and compared value for value.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pandas as pd
 import pytest
 
-from saylau.dashboard.snapshot import Snapshot, take_snapshot
+from saylau.dashboard.snapshot import take_snapshot
 from saylau.warehouse import queries
 from saylau.warehouse.client import Warehouse, open_warehouse
 from saylau.warehouse.state import station_state
 from tests.dashboard.wall_day import HOT_REGION, KnownDay, build_day, load_day, local
+from tests.integration.compare import assert_same_snapshot, assert_same_value, direct
 from tests.integration.snapshot import assert_same_tables, snapshot
 from tests.support.clickhouse_cluster import ClickHouseCluster
 from tests.support.clickhouse_server import ClickHouseServer
@@ -65,7 +64,7 @@ def test_a_station_lives_on_one_shard(both, clickhouse_cluster: ClickHouseCluste
     _day, _single, cluster = both
     per_shard = []
     for shard in clickhouse_cluster.servers:
-        with _direct(shard[0], cluster.database) as wh:
+        with direct(shard[0], cluster.database) as wh:
             per_shard.append(set(wh.query_df(
                 "SELECT DISTINCT station_id FROM $db.events_local")["station_id"]))
     assert all(per_shard) and not per_shard[0] & per_shard[1]
@@ -111,52 +110,3 @@ def test_each_page_query_gives_the_single_servers_answer(both) -> None:
     for name, run in page_queries(day).items():
         # In the same order too: every page query says ORDER BY, which the cluster keeps.
         assert_same_value(run(single), run(cluster), name, ordered=True)
-
-
-# --- comparing -------------------------------------------------------------------------------
-
-
-def assert_same_snapshot(left: Snapshot, right: Snapshot) -> None:
-    for item in dataclasses.fields(Snapshot):
-        if item.name in ("taken_at", "_built", "_build_lock"):
-            continue
-        assert_same_value(getattr(left, item.name), getattr(right, item.name), item.name)
-
-
-def assert_same_value(left: Any, right: Any, name: str, ordered: bool = False) -> None:
-    if isinstance(left, pd.DataFrame) and ordered:
-        pd.testing.assert_frame_equal(_plain(left), _plain(right), obj=name)
-    elif isinstance(left, pd.DataFrame):
-        pd.testing.assert_frame_equal(_sorted(left), _sorted(right), obj=name)
-    else:
-        assert left == right, name
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Arrays as tuples, so rows compare."""
-    return frame.map(lambda v: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str)
-                     else v).reset_index(drop=True)
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows in a fixed order: the snapshot reads the station state unordered, which a
-    cluster returns shard by shard."""
-    plain = _plain(frame)
-    if plain.empty:
-        return plain.reset_index(drop=True)
-    keys = list(plain.columns)
-    return plain.sort_values(keys, key=lambda c: c.astype(str)).reset_index(drop=True)
-
-
-class _direct:
-    """A plain connection to one server of the cluster (its local tables)."""
-
-    def __init__(self, server: ClickHouseServer, database: str) -> None:
-        self.url = f"clickhouse://default@127.0.0.1:{server.tcp_port}/{database}"
-
-    def __enter__(self) -> Warehouse:
-        self.wh = open_warehouse(self.url)
-        return self.wh
-
-    def __exit__(self, *exc: object) -> None:
-        self.wh.close()
