@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from clickhouse_driver import Client
+
 from tests.support.clickhouse_server import CONFIG, ClickHouseServer
 from tests.support.zookeeper import ZooKeeper
 
@@ -82,6 +84,19 @@ class ClickHouseCluster:
         (server.folder / "config.d" / "cluster.xml").write_text(
             cluster_xml(self.name, ports, self.zookeeper.port, shard, replica),
             encoding="utf-8")
+
+    def sync(self, database: str) -> None:
+        """Wait until every replica has fetched every part of its shard
+        (``SYSTEM SYNC REPLICA`` on each replicated table of ``database``)."""
+        for server in self.all_servers:
+            client = Client("127.0.0.1", port=server.tcp_port, send_receive_timeout=300)
+            try:
+                tables = client.execute("SELECT name FROM system.tables WHERE database = "
+                                        "%(db)s AND engine LIKE 'Replicated%%'", {"db": database})
+                for (table,) in tables:
+                    client.execute(f"SYSTEM SYNC REPLICA {database}.{table}")
+            finally:
+                client.disconnect()
 
     def stop(self) -> None:
         for server in self.all_servers:
