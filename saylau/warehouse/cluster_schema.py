@@ -18,9 +18,12 @@ statements on each server.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from saylau.warehouse.client import Warehouse, WarehouseError
+
+log = logging.getLogger(__name__)
 
 # Tables whose rows have no station_id, or whose station is named otherwise. The key only
 # places inserted rows; tables filled by materialized views follow their event's shard.
@@ -82,15 +85,38 @@ def _rewrite(statement: str, cluster: str) -> list[str]:
 
 
 def create_cluster_schema(wh: Warehouse, statements: list[str], cluster: str) -> None:
-    """Run the cluster's schema on each of its servers (every one must be up)."""
-    from saylau.warehouse.server_engine import ServerWarehouse
+    """Run the cluster's schema on each of its servers.
+
+    A server that cannot be reached is passed over (with a warning) only when the schema
+    exists already and another replica of its shard took the statements: a worker or
+    dashboard restarted while a replica is down must start. New tables need every server.
+    """
+    from saylau.warehouse.server_engine import ServerWarehouse, replica_lost
 
     if not isinstance(wh, ServerWarehouse):
         raise WarehouseError("a cluster needs ClickHouse servers: clickhouse://…?cluster=NAME")
+    existed = not wh.query_df(EXISTING_SCHEMA, {"db": wh.database}).empty
     rewritten = cluster_statements(statements, cluster)
-    for server in wh.cluster_servers():
+    prepared: set[int] = set()
+    unreachable: list[tuple[int, WarehouseError]] = []
+    for shard, server in wh.cluster_servers():
         try:
             for statement in rewritten:
                 server.command(statement)
+            prepared.add(shard)
+        except WarehouseError as error:
+            if error.__cause__ is None or not replica_lost(error.__cause__):
+                raise
+            unreachable.append((shard, error))
         finally:
             server.close()
+    for shard, failure in unreachable:
+        if not existed or shard not in prepared:
+            raise WarehouseError(f"the cluster schema needs every server: {failure}") from failure
+        log.warning("cluster schema: passed over a server that is down (%s); its tables "
+                    "exist and its shard's other replica is current", failure)
+
+
+# The schema existed before this run: the archive's local table is there.
+EXISTING_SCHEMA = ("SELECT name FROM system.tables WHERE database = {db:String} "
+                   "AND name = 'events_local'")

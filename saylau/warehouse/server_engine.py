@@ -178,20 +178,21 @@ class ServerWarehouse:
             except (DriverError, OSError, EOFError) as exc:
                 raise WarehouseError(f"ClickHouse insert: {exc}") from exc
 
-    def cluster_servers(self) -> list[ServerWarehouse]:
-        """One connection to each server of the URL's cluster, as the cluster's configuration
-        names them (system.clusters), without the cluster settings: for DDL, which 18.16
-        cannot run ON CLUSTER for every statement."""
-        frame = self.query_df("SELECT DISTINCT host_name, port FROM system.clusters "
-                              "WHERE cluster = {cluster:String} ORDER BY host_name, port",
-                              {"cluster": self._spec.cluster})
+    def cluster_servers(self) -> list[tuple[int, ServerWarehouse]]:
+        """(shard number, connection) for each server of the URL's cluster, as the cluster's
+        configuration names them (system.clusters), without the cluster settings: for DDL,
+        which 18.16 cannot run ON CLUSTER for every statement. Connections open lazily."""
+        frame = self.query_df("SELECT DISTINCT shard_num, host_name, port FROM system.clusters "
+                              "WHERE cluster = {cluster:String} ORDER BY shard_num, host_name, "
+                              "port", {"cluster": self._spec.cluster})
         if frame.empty:
             raise WarehouseError(f"ClickHouse {self._spec.host}:{self._spec.port} has no "
                                  f"cluster {self._spec.cluster!r} in its remote_servers")
-        return [ServerWarehouse(replace(self._spec, host=str(host), port=int(port),
-                                        cluster="", alt_hosts=()),
-                                self.url, self._password)
-                for host, port in zip(frame["host_name"], frame["port"], strict=True)]
+        return [(int(shard), ServerWarehouse(replace(self._spec, host=str(host), port=int(port),
+                                                     cluster="", alt_hosts=()),
+                                             self.url, self._password))
+                for shard, host, port in zip(frame["shard_num"], frame["host_name"],
+                                             frame["port"], strict=True)]
 
     def reader(self) -> ServerWarehouse:
         return ServerWarehouse(self._spec, self.url, self._password, read_only=self._read_only)

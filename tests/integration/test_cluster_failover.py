@@ -20,7 +20,7 @@ from saylau.ingest.simulator import simulate_day
 from saylau.kafka.broker import EmbeddedBroker
 from saylau.kafka.lag import consumer_lag
 from saylau.kafka.producer import EventProducer
-from saylau.warehouse.client import Warehouse, create_schema, open_warehouse
+from saylau.warehouse.client import Warehouse, WarehouseError, create_schema, open_warehouse
 from saylau.warehouse.queries import STATION_COLUMNS
 from tests.integration.compare import assert_same_snapshot, direct
 from tests.integration.snapshot import assert_same_tables, snapshot
@@ -82,16 +82,6 @@ def wait_for_lag(env: dict[str, str], at_most: int, timeout: float = 120) -> Non
         time.sleep(0.2)
 
 
-def sync_replicas(cluster: ClickHouseCluster, database: str) -> None:
-    """Wait until every replica has fetched every part its shard holds."""
-    for server in cluster.all_servers:
-        with direct(server, database) as wh:
-            tables = wh.query_df("SELECT name FROM system.tables WHERE database = {db:String} "
-                                 "AND engine LIKE 'Replicated%'", {"db": database})["name"]
-            for table in tables:
-                wh.command(f"SYSTEM SYNC REPLICA $db.{table}")
-
-
 def local_counts(server: ClickHouseServer, database: str) -> dict[str, int]:
     with direct(server, database) as wh:
         frame = wh.query_df("SELECT table, sum(rows) AS n FROM system.parts WHERE active "
@@ -146,7 +136,7 @@ def test_a_day_through_a_replica_of_each_shard_killed_equals_one_server(
                   "SAYLAU_DATA_DIR": str(tmp_path / "data-single")}
     run_single_server(single_env, tmp_path / "single.log")
 
-    sync_replicas(clickhouse_cluster, database)
+    clickhouse_cluster.sync(database)
     single, cluster = open_warehouse(single_url), open_warehouse(
         clickhouse_cluster.url(database))
     try:
@@ -211,3 +201,24 @@ def shard_rows(cluster: ClickHouseCluster, database: str, station: str) -> int:
 def raw_rows(wh: Warehouse, table: str) -> int:
     """Rows stored, duplicates included (no FINAL)."""
     return int(wh.query_df(f"SELECT count() AS n FROM $db.{table}")["n"].iloc[0])
+
+
+def test_a_client_starts_with_a_replica_down_once_the_schema_exists(
+        clickhouse_cluster: ClickHouseCluster) -> None:
+    """The schema step of a worker or dashboard restarted while one replica is down passes
+    that server over; a new schema, which that server would lack, is refused clearly."""
+    existing, new = (f"t_{uuid.uuid4().hex[:10]}" for _ in range(2))
+    down = clickhouse_cluster.servers[1][1]
+    wh = open_warehouse(clickhouse_cluster.url(existing))
+    fresh = open_warehouse(clickhouse_cluster.url(new))
+    try:
+        create_schema(wh)
+        down.kill()
+        create_schema(wh)  # passes the dead server over
+        with pytest.raises(WarehouseError, match="the cluster schema needs every server"):
+            create_schema(fresh)
+    finally:
+        wh.close()
+        fresh.close()
+        if not down.running:
+            down.start(timeout=60)
