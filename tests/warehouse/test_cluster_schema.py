@@ -50,3 +50,12 @@ def test_engine_arguments_follow_the_zookeeper_path_and_replica():
     assert replicated_engine("AggregatingMergeTree", "", "t") == (
         "ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/$db/t', "
         "'{replica}')")
+
+
+def test_every_table_that_feeds_a_view_is_inserted_without_deduplication():
+    """18.16 skips the views of a block dropped as a duplicate (see server_engine.py)."""
+    from saylau.warehouse.server_engine import VIEW_SOURCES
+
+    views = [s for s in STATEMENTS if s.startswith("CREATE MATERIALIZED VIEW")]
+    sources = {name for view in views for name in re.findall(r"FROM \$db\.(\w+)", view)}
+    assert sources == VIEW_SOURCES
