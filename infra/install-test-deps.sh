@@ -9,6 +9,8 @@ missing=()
 for cmd in "${!need[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
+# ZooKeeper (the ClickHouse cluster tests) puts no command on the PATH: look for its jar.
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ -f /etc/debian_version ] && [ "$(id -u)" -eq 0 ]; then

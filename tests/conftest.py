@@ -18,11 +18,14 @@ import pytest
 
 from saylau.kafka.broker import EmbeddedBroker, free_port
 from saylau.kafka.topics import ensure_topics, topic_names
+from tests.support.clickhouse_cluster import ClickHouseCluster
 from tests.support.clickhouse_server import (
     INSTALL_HINT,
     ClickHouseServer,
     clickhouse_server_available,
 )
+from tests.support.zookeeper import INSTALL_HINT as ZOOKEEPER_HINT
+from tests.support.zookeeper import zookeeper_available
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ARTIFACTS = Path(os.environ.get("ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
@@ -57,6 +60,16 @@ def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clic
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseCluster]:
+    """One ZooKeeper and 2 shards × 2 replicas of clickhouse-server, once per session (five
+    processes on two cores): tests use databases of their own, and restart what they kill."""
+    require(clickhouse_server_available(), "clickhouse-server", INSTALL_HINT)
+    require(zookeeper_available(), "zookeeper", ZOOKEEPER_HINT)
+    with ClickHouseCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(params=["chdb", "clickhouse"])

@@ -49,10 +49,15 @@ class WarehouseUrl:
     port: int = 9000
     user: str = "default"
     database: str = "saylau"
+    # A ClickHouse cluster (``?cluster=NAME``): the schema becomes replicated tables under
+    # Distributed ones. ``?alt_hosts=h:p,h:p``: the driver moves to the next when one fails.
+    cluster: str = ""
+    alt_hosts: tuple[str, ...] = ()
 
 
 def parse_warehouse_url(url: str) -> WarehouseUrl:
-    """``chdb://DIR[?db=NAME]`` or ``clickhouse://[user@]host[:port][/database]``."""
+    """``chdb://DIR[?db=NAME]`` or ``clickhouse://[user@]host[:port][/database]`` with, for a
+    cluster, ``?cluster=NAME&alt_hosts=host:port,host:port``."""
     parsed = urlparse(url)
     if parsed.scheme == "chdb":
         path = unquote(parsed.netloc + parsed.path)
@@ -71,16 +76,36 @@ def parse_warehouse_url(url: str) -> WarehouseUrl:
             port = parsed.port or 9000
         except ValueError as error:
             raise WarehouseError(f"warehouse URL names an invalid port: {error}") from error
+        options = _query_options(parsed.query)
+        cluster = options.get("cluster", "")
         return WarehouseUrl("clickhouse", host=parsed.hostname, port=port,
                             user=unquote(parsed.username or "default"),
-                            database=_identifier(parsed.path.strip("/") or "saylau"))
+                            database=_identifier(parsed.path.strip("/") or "saylau"),
+                            cluster=_identifier(cluster) if cluster else "",
+                            alt_hosts=_alt_hosts(options.get("alt_hosts", "")))
     raise WarehouseError(
         f"warehouse URL {url!r}: use chdb://DIR or clickhouse://[user@]host:port/database")
 
 
+def _query_options(query: str) -> dict[str, str]:
+    return {key: unquote(value) for key, _, value in
+            (part.partition("=") for part in query.split("&") if part)}
+
+
+HOST_PORT = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+
+
+def _alt_hosts(text: str) -> tuple[str, ...]:
+    hosts = tuple(host.strip() for host in text.split(",") if host.strip())
+    for host in hosts:
+        if not HOST_PORT.match(host):
+            raise WarehouseError(f"alt_hosts: {host!r} is not host[:port]")
+    return hosts
+
+
 def _identifier(name: str) -> str:
     if not IDENTIFIER.match(name):
-        raise WarehouseError(f"{name!r} is not a valid database name")
+        raise WarehouseError(f"{name!r} is not a valid name (letters, digits and _)")
     return name
 
 
@@ -116,7 +141,14 @@ def open_warehouse(url: str, password: str = "", *, read_only: bool = False) -> 
 
 
 def create_schema(wh: Warehouse) -> None:
-    for statement in split_statements(SCHEMA_PATH.read_text(encoding="utf-8")):
+    statements = split_statements(SCHEMA_PATH.read_text(encoding="utf-8"))
+    cluster = parse_warehouse_url(wh.url).cluster
+    if cluster:
+        from saylau.warehouse.cluster_schema import create_cluster_schema
+
+        create_cluster_schema(wh, statements, cluster)
+        return
+    for statement in statements:
         wh.command(statement)
 
 

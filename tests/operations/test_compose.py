@@ -211,7 +211,7 @@ def test_warehouse_url_names_the_clickhouse_service(compose):
     urls = services_with(compose, "SAYLAU_WAREHOUSE")
     assert {"worker", "dashboard"} <= set(urls)
     for name, url in urls.items():
-        spec = parse_warehouse_url(url)
+        spec = parse_warehouse_url(with_defaults(url))  # SAYLAU_WAREHOUSE may name the cluster
         assert (spec.engine, spec.host, spec.port) == ("clickhouse", "clickhouse", 9000), name
         assert spec.user != "default", f"{name}: use the saylau user, not the local-only default"
     assert "clickhouse" in services(compose)
@@ -297,7 +297,7 @@ def test_clickhouse_user_reads_its_password_from_the_environment(compose):
     clickhouse = services(compose)["clickhouse"]
     mount = next(str(v) for v in clickhouse["volumes"] if "users.d" in str(v))
     users = ET.parse(REPO_ROOT / mount.split(":")[0]).getroot().find("users")
-    spec = parse_warehouse_url(services_with(compose, "SAYLAU_WAREHOUSE")["worker"])
+    spec = parse_warehouse_url(with_defaults(services_with(compose, "SAYLAU_WAREHOUSE")["worker"]))
     user = users.find(spec.user)
     password = user.find("password")
     assert password.get("from_env") == "SAYLAU_CLICKHOUSE_PASSWORD"
@@ -451,3 +451,74 @@ def test_image_prepares_the_exports_mount_point_for_its_user(dockerfile):
     folder = service_environment(services(compose)["exporter"])["SAYLAU_EXPORT_DIR"]
     user = dict(final_stage(dockerfile))["USER"]
     assert re.search(rf"install -d -o {user} -g {user} .*{re.escape(folder)}", runs)
+
+
+# --- The ClickHouse cluster (profile "cluster") -------------------------------------------
+CLUSTER_CONFIG = REPO_ROOT / "infra/clickhouse/cluster/cluster.xml"
+
+
+def cluster_services(compose):
+    return {name: svc for name, svc in services(compose).items()
+            if "cluster" in (svc.get("profiles") or [])}
+
+
+def cluster_replicas(compose):
+    """{service: (shard, replica)} of the cluster's ClickHouse servers."""
+    return {name: (service_environment(svc)["CLUSTER_SHARD"],
+                   service_environment(svc)["CLUSTER_REPLICA"])
+            for name, svc in cluster_services(compose).items() if name != "keeper"}
+
+
+def test_the_cluster_is_an_option_of_keeper_and_two_shards_of_two_replicas(compose):
+    assert set(cluster_services(compose)) == {"keeper", "clickhouse-s1r1", "clickhouse-s1r2",
+                                              "clickhouse-s2r1", "clickhouse-s2r2"}
+    replicas = cluster_replicas(compose)
+    assert sorted(replicas.values()) == [("01", "s1r1"), ("01", "s1r2"), ("02", "s2r1"),
+                                         ("02", "s2r2")]
+    for name, svc in cluster_services(compose).items():
+        if name == "keeper":
+            continue
+        assert svc["depends_on"]["keeper"]["condition"] == "service_healthy", name
+        assert svc["hostname"] == name, "replicas fetch parts from each other by host name"
+        mounts = [str(v) for v in svc["volumes"]]
+        assert f"{name}-data:/var/lib/clickhouse" in mounts and f"{name}-data" in compose["volumes"]
+        assert any("cluster/cluster.xml:/etc/clickhouse-server/config.d/" in m for m in mounts)
+        assert any("users.d/saylau.xml" in m for m in mounts)
+        assert "ports" not in svc
+    # Without the profile nothing changes: the single server remains what Saylau uses.
+    assert "profiles" not in services(compose)["clickhouse"]
+
+
+def test_the_cluster_config_names_each_replica_service_in_its_shard(compose):
+    root = ET.parse(CLUSTER_CONFIG).getroot()
+    [cluster] = list(root.find("remote_servers"))
+    shards = {f"{number:02d}": [r.find("host").text for r in shard.findall("replica")]
+              for number, shard in enumerate(cluster.findall("shard"), start=1)}
+    assert all(shard.find("internal_replication").text == "true"
+               for shard in cluster.findall("shard"))
+    by_shard: dict[str, list[str]] = {}
+    for name, (shard, _replica) in sorted(cluster_replicas(compose).items()):
+        by_shard.setdefault(shard, []).append(name)
+    assert shards == by_shard
+    for replica in cluster.iter("replica"):  # servers query each other as saylau, no literal
+        assert replica.find("user").text == "saylau"
+        assert replica.find("password").get("from_env") == "SAYLAU_CLICKHOUSE_PASSWORD"
+        assert not (replica.find("password").text or "").strip()
+    assert {m.tag: m.get("from_env") for m in root.find("macros")} == {
+        "shard": "CLUSTER_SHARD", "replica": "CLUSTER_REPLICA"}
+    keeper = ET.parse(REPO_ROOT / "infra/clickhouse/cluster/keeper.xml").getroot()
+    node = root.find("zookeeper/node")
+    assert (node.find("host").text, node.find("port").text) == (
+        "keeper", keeper.find("keeper_server/tcp_port").text)
+
+
+def test_the_cluster_warehouse_url_names_the_cluster_and_every_replica(compose):
+    url = compose["x-saylau-cluster-warehouse"]["SAYLAU_WAREHOUSE"]
+    spec = parse_warehouse_url(url)
+    [cluster] = list(ET.parse(CLUSTER_CONFIG).getroot().find("remote_servers"))
+    assert spec.cluster == cluster.tag
+    assert spec.user == "saylau"
+    hosts = {f"{spec.host}:{spec.port}", *spec.alt_hosts}
+    assert hosts == {f"{name}:9000" for name in cluster_replicas(compose)}
+    # The default stays the single server; the cluster URL replaces it through .env.
+    assert with_defaults(services_with(compose, "SAYLAU_WAREHOUSE")["worker"]) != url

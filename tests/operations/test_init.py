@@ -15,6 +15,7 @@ from kafka.admin import KafkaAdminClient
 from saylau.kafka.broker import EmbeddedBroker
 from saylau.kafka.topics import ensure_topics, topic_names
 from saylau.warehouse.client import SCHEMA_PATH, open_warehouse
+from tests.support.clickhouse_cluster import ClickHouseCluster
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -143,3 +144,35 @@ def test_start_up_creates_topics_with_the_configs_infra_init_uses(
     assert "0 differ from the settings" in result.stdout
     assert all(f"retention.ms={retention}" in line for line in result.stdout.splitlines()
                if line.startswith("topic "))
+
+
+def test_init_on_a_cluster_creates_replicated_and_distributed_tables_on_every_server(
+        broker: EmbeddedBroker, clickhouse_cluster: ClickHouseCluster, tmp_path: Path) -> None:
+    database = f"t_{uuid.uuid4().hex[:10]}"
+    env = {"SAYLAU_BROKER_PORT": str(broker.port),
+           "SAYLAU_WAREHOUSE": clickhouse_cluster.url(database),
+           "SAYLAU_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:10]}",
+           "SAYLAU_DATA_DIR": str(tmp_path / "data"), "SAYLAU_LOG_LEVEL": "warning"}
+    text = SCHEMA_PATH.read_text(encoding="utf-8")
+    tables = set(re.findall(r"CREATE TABLE IF NOT EXISTS \$db\.(\w+)", text))
+    views = schema_objects() - tables
+    expected = tables | {f"{t}_local" for t in tables} | views
+
+    first = infra_init(env)
+    assert first.returncode == 0, first.stderr
+    assert lines_about(first.stdout, "table") == {f"{database}.{t}": "created" for t in expected}
+    second = infra_init(env)
+    assert second.returncode == 0, second.stderr
+    assert set(lines_about(second.stdout, "table").values()) == {"exists"}
+
+    for server in clickhouse_cluster.all_servers:
+        wh = open_warehouse(f"clickhouse://default@127.0.0.1:{server.tcp_port}/{database}")
+        try:
+            engines = dict(wh.query_df(
+                "SELECT name, engine FROM system.tables WHERE database = {db:String}",
+                {"db": database}).itertuples(index=False, name=None))
+        finally:
+            wh.close()
+        assert set(engines) == expected
+        assert {engines[t] for t in tables} == {"Distributed"}
+        assert all(engines[f"{t}_local"].startswith("Replicated") for t in tables)

@@ -23,9 +23,13 @@ def clickhouse_server_available() -> bool:
 
 
 class ClickHouseServer:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, config: Path = CONFIG) -> None:
         self.folder = folder
+        self.config = config
+        # Chosen once: a server started again (the cluster's failover tests) keeps its ports.
         self.tcp_port = free_port()
+        self.http_port = free_port()
+        self.interserver_port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -36,10 +40,10 @@ class ClickHouseServer:
         if not clickhouse_server_available():
             raise ClickHouseServerError(f"clickhouse-server not found: {INSTALL_HINT}")
         (self.folder / "tmp").mkdir(parents=True, exist_ok=True)
-        args = ["clickhouse-server", f"--config-file={CONFIG}", "--",
+        args = ["clickhouse-server", f"--config-file={self.config}", "--",
                 f"--path={self.folder}/", f"--tmp_path={self.folder}/tmp/",  # noqa: S108
-                f"--tcp_port={self.tcp_port}", f"--http_port={free_port()}",
-                f"--interserver_http_port={free_port()}", "--listen_host=127.0.0.1",
+                f"--tcp_port={self.tcp_port}", f"--http_port={self.http_port}",
+                f"--interserver_http_port={self.interserver_port}", "--listen_host=127.0.0.1",
                 f"--logger.log={self.folder}/server.log",
                 f"--logger.errorlog={self.folder}/error.log", "--logger.console=0"]
         with open(self.folder / "stdout.log", "ab") as out:
@@ -53,6 +57,17 @@ class ClickHouseServer:
                     f"clickhouse-server did not start; see {self.folder}/error.log")
             time.sleep(0.1)
         return self
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed machine: no flush, no goodbye to ZooKeeper."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -40,6 +40,11 @@ from saylau.warehouse.server_engine import driver_placeholders
                                                    database="db")),
     ("clickhouse://CH.Example:9000/Saylau", WarehouseUrl("clickhouse", host="ch.example",
                                                          database="Saylau")),
+    ("clickhouse://ch1:9000/saylau?cluster=saylau&alt_hosts=ch2:9000,ch3,10.0.0.4:9001",
+     WarehouseUrl("clickhouse", host="ch1", cluster="saylau",
+                  alt_hosts=("ch2:9000", "ch3", "10.0.0.4:9001"))),
+    ("clickhouse://ch1/saylau?alt_hosts=ch2:9000", WarehouseUrl("clickhouse", host="ch1",
+                                                                alt_hosts=("ch2:9000",))),
 ])
 def test_warehouse_url_is_parsed(url, expected):
     assert parse_warehouse_url(url) == expected
@@ -65,6 +70,10 @@ def test_default_warehouse_url_is_chdb_in_the_data_folder():
     "chdb:///tmp/wh?db=bad-name",
     "chdb:///tmp/wh?db=",
     "chdb:///tmp/wh?db=x%3BDROP",
+    "clickhouse://ch/saylau?cluster=bad-name",
+    "clickhouse://ch/saylau?cluster=x%3BDROP",
+    "clickhouse://ch/saylau?alt_hosts=ch2:9000;DROP",
+    "clickhouse://ch/saylau?alt_hosts=ch2:port",
 ])
 def test_bad_warehouse_url_raises_warehouse_error(url):
     with pytest.raises(WarehouseError):
