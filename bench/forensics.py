@@ -154,7 +154,7 @@ def main() -> int:
     frame = pd.concat(frames, ignore_index=True)
     for line in summary(frame, args.threshold):
         print(line)
-    for threshold in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0):
+    for threshold in (2.5, 3.0, 3.5, 4.0, 5.0, 6.0):
         f = figures(frame, threshold)
         print(f"threshold {threshold:4.1f}: recall≥5% {f['recall']:.3f} (unwatched "
               f"{f['recall_unwatched']:.3f}) false_flag_rate {f['false_flag_rate']:.4f}")

@@ -41,7 +41,9 @@ MAX_STRENGTH = 10.0
 MIN_STRENGTH = 1.0  # reasons weaker than a 1-in-10 chance are not listed (nor counted)
 DEFAULT_THRESHOLD = 4.0  # chosen on the simulator: bench/forensics.py
 ROUND_STEPS = (5.0, 1.0)  # round and whole percentages
-ROUND_TOLERANCE = 0.05  # percentage points, or half a vote at small stations
+ROUND_TOLERANCE = 0.0  # percentage points beyond the nearest whole vote (a target is hit exactly)
+SMEAR_POINTS = 11  # values of p averaged over in chance_of_round
+ROUND_BLOCK = 2000  # stations at a time
 NEIGHBOURS = 15  # nearest stations compared with
 MAD_TO_SD = 1.4826
 SHARE_SD_FLOOR = 0.01  # spread of comparable stations is never taken below this
@@ -73,17 +75,32 @@ def _reasons(station_id: npt.ArrayLike, reason: str | npt.ArrayLike, strength: n
 
 def chance_of_round(whole: npt.ArrayLike, fraction: npt.ArrayLike, step_pct: float = 5.0,
                     tolerance: float = ROUND_TOLERANCE) -> Floats:
-    """P(part/whole is round) when part ~ Binomial(whole, fraction): the chance that an honest
-    station of this size lands on a multiple of ``step_pct`` % (within ``tolerance`` points,
-    or the nearest whole vote). Tiny stations get a large chance, so they are not flagged."""
-    n = np.maximum(np.asarray(whole, dtype=np.float64), 1)[:, None]
-    p = np.clip(np.asarray(fraction, dtype=np.float64), 0, 1)[:, None]
-    multiples = np.arange(0, 100 + step_pct / 2, step_pct)[None, :] / 100
+    """``_chance_of_round`` a block of stations at a time (memory stays small)."""
+    whole_, fraction_ = np.atleast_1d(whole), np.atleast_1d(fraction)
+    return np.concatenate([_chance_of_round(whole_[start:start + ROUND_BLOCK],
+                                            fraction_[start:start + ROUND_BLOCK], step_pct,
+                                            tolerance)
+                           for start in range(0, whole_.size, ROUND_BLOCK)] or [np.zeros(0)])
+
+
+def _chance_of_round(whole: npt.ArrayLike, fraction: npt.ArrayLike, step_pct: float,
+                     tolerance: float) -> Floats:
+    """P(part/whole is round) when part ~ Binomial(whole, p): the chance that an honest
+    station of this size lands on a multiple of ``step_pct`` % (the nearest whole vote, or
+    within ``tolerance`` points). ``p`` is not known exactly: it is taken uniform over one step
+    around ``fraction`` (honest stations differ far more than a step), so the chance is the
+    local average, not the binomial's peak. Tiny stations get a large chance (at 20 voters
+    every 5 % is one voter), so they are not flagged."""
+    n = np.maximum(np.asarray(whole, dtype=np.float64), 1)[:, None, None]
+    spread = np.linspace(-0.5, 0.5, SMEAR_POINTS)[None, None, :] * step_pct / 100
+    p = np.clip(np.asarray(fraction, dtype=np.float64)[:, None, None] + spread, 0, 1)
+    multiples = np.arange(0, 100 + step_pct / 2, step_pct)[None, :, None] / 100
     width = np.maximum(tolerance / 100 * n, 0.5)
     low = np.ceil(multiples * n - width - 1e-9)
     high = np.floor(multiples * n + width + 1e-9)
     mass = stats.binom.cdf(high, n, p) - stats.binom.cdf(low - 1, n, p)
-    return np.asarray(np.clip(np.where(high >= low, mass, 0).sum(axis=1), 0, 1))
+    chance = np.where(high >= low, mass, 0).sum(axis=1).mean(axis=1)
+    return np.asarray(np.clip(chance, 0, 1))
 
 
 def is_round_count(part: npt.ArrayLike, whole: npt.ArrayLike, step_pct: float,
@@ -210,7 +227,7 @@ def outlier_reasons(official: pd.DataFrame, registry: pd.DataFrame | None = None
     joint = strength_of(stats.norm.sf(z_joint))
     alone = strength_of(stats.norm.sf(z_share))
     ids = results["station_id"].to_numpy(dtype=object)
-    use_joint = joint >= alone
+    use_joint = z_joint > z_share
     detail = [f"turnout {t:.0%} and the leader's share {s:.0%} are {zt:.1f} and {zs:.1f} "
               "robust SDs above comparable stations" if j else
               f"the leader's share {s:.0%} is {zs:.1f} robust SDs above comparable stations"
@@ -415,8 +432,8 @@ def all_reasons(official: pd.DataFrame, copies: pd.DataFrame | None = None,
     if turnout is not None and not turnout.empty:
         frames += [curve_jump_reasons(turnout, registered),
                    observer_count_reasons(turnout, registered),
-                   missing_copy_reasons(turnout, copies if copies is not None else
-                                        pd.DataFrame(columns=["station_id"]))]
+                   missing_copy_reasons(turnout, copies if copies is not None and not
+                                        copies.empty else pd.DataFrame(columns=["station_id"]))]
     reasons = pd.concat([frame for frame in frames if not frame.empty], ignore_index=True) \
         if any(not frame.empty for frame in frames) else pd.DataFrame(columns=REASON_COLUMNS)
     return reasons.sort_values(["strength", "station_id"], ascending=[False, True],
