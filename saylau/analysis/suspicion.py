@@ -39,7 +39,7 @@ REASON_COLUMNS = ["station_id", "reason", "strength", "figure", "detail"]
 SCORE_COLUMNS = ["station_id", "region_code", "score", "flagged", "reasons", "top_reason"]
 MAX_STRENGTH = 10.0
 MIN_STRENGTH = 1.0  # reasons weaker than a 1-in-10 chance are not listed (nor counted)
-DEFAULT_THRESHOLD = 4.0  # chosen on the simulator: bench/forensics.py
+DEFAULT_THRESHOLD = 3.0  # chosen on the simulator: bench/forensics.py (docs: replay-and-analysis)
 ROUND_STEPS = (5.0, 1.0)  # round and whole percentages
 ROUND_TOLERANCE = 0.0  # percentage points beyond the nearest whole vote (a target is hit exactly)
 SMEAR_POINTS = 11  # values of p averaged over in chance_of_round
@@ -213,7 +213,7 @@ def comparable_z(values: Floats, results: pd.DataFrame, registry: pd.DataFrame |
 def outlier_reasons(official: pd.DataFrame, registry: pd.DataFrame | None = None,
                     leader: str | None = None) -> pd.DataFrame:
     """``outlier_turnout_and_share``: turnout and the leader's share both above comparable
-    stations (stuffing; turnout counts only as far as the share rises too, so that hospitals
+    stations (stuffing; turnout counts only as far as the share rises too, in z, so that hospitals
     and barracks, where nearly everyone votes as everywhere else, are not flagged);
     ``outlier_leader_share``: the share alone far above (votes moved, turnout untouched)."""
     results = station_results(official, leader)
@@ -223,7 +223,7 @@ def outlier_reasons(official: pd.DataFrame, registry: pd.DataFrame | None = None
     z_share = comparable_z(results["leader_share"].to_numpy(dtype=float), results, registry,
                            results["valid"].to_numpy(dtype=float))
     rising = np.maximum(z_share, 0)
-    z_joint = (np.minimum(np.maximum(z_turnout, 0), 2 * rising) + rising) / np.sqrt(2)
+    z_joint = (np.minimum(np.maximum(z_turnout, 0), rising) + rising) / np.sqrt(2)
     joint = strength_of(stats.norm.sf(z_joint))
     alone = strength_of(stats.norm.sf(z_share))
     ids = results["station_id"].to_numpy(dtype=object)
@@ -242,7 +242,9 @@ def outlier_reasons(official: pd.DataFrame, registry: pd.DataFrame | None = None
 
 def _seconds(column: pd.Series) -> Floats:
     if pd.api.types.is_datetime64_any_dtype(column):
-        return np.asarray(column.astype("int64") // 10**9, dtype=float)
+        utc = pd.to_datetime(column, utc=True)
+        return np.asarray((utc - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1),
+                          dtype=float)
     return np.asarray(column, dtype=float)
 
 

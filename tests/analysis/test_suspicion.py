@@ -250,3 +250,9 @@ def test_scores_add_reasons_and_flag_only_above_the_threshold():
     assert {"outlier_turnout_and_share", "turnout_jump"} <= set(stuffed["reasons"].split(";"))
     assert scores["score"].iloc[0] == scores["score"].max()
     assert len(scores) == len(official)
+
+
+def test_the_threshold_setting_defaults_to_the_one_chosen_on_the_simulator():
+    from saylau.core.settings import Settings
+
+    assert Settings().forensics_threshold == DEFAULT_THRESHOLD
