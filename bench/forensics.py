@@ -164,8 +164,8 @@ def main() -> int:
           f"auc {old['auc']:.3f}")
     new = figures(frame, args.threshold)
     print(f"forensics_bench days={args.days} stations={len(frame)} recall={new['recall']:.3f} "
-          f"recall_unwatched={new['recall_unwatched']:.3f} "
-          f"false_flag_rate={new['false_flag_rate']:.4f} auc={new['auc']:.3f}")
+          f"false_flag_rate={new['false_flag_rate']:.4f} auc={new['auc']:.3f} "
+          f"recall_unwatched={new['recall_unwatched']:.3f}")
     return 0
 
 
