@@ -29,6 +29,12 @@ from saylau.analysis.forensics import (
     station_results,
     turnout_share_histogram,
 )
+from saylau.analysis.suspicion import (
+    DEFAULT_THRESHOLD,
+    REASON_COLUMNS,
+    all_reasons,
+    suspicion_scores,
+)
 from saylau.warehouse import queries
 
 if TYPE_CHECKING:
@@ -43,7 +49,8 @@ SEED = 2026  # bootstrap and null replicates are seeded: the same warehouse, the
 
 
 def analysis_tables(warehouse: Warehouse, election: Election | None = None,
-                    as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
+                    as_of: dt.datetime | None = None,
+                    threshold: float = DEFAULT_THRESHOLD) -> dict[str, pd.DataFrame]:
     """Every analysis table of the day (as of ``as_of``, default: everything received).
 
     - ``estimates``: shares (each ballot option, ``against_all`` included) and turnout with
@@ -54,15 +61,20 @@ def analysis_tables(warehouse: Warehouse, election: Election | None = None,
     - ``integer_test``: whole-number percentages observed against the binomial null;
     - ``round_stations``: stations whose turnout and leader share are both round (5 %);
     - ``shpilkin_bins`` and ``shpilkin_summary``: excess votes for the leader;
-    - ``discrepancies``: stations whose official protocol differs from the observer copy.
+    - ``discrepancies``: stations whose official protocol differs from the observer copy;
+    - ``suspicious_stations`` and ``suspicion_reasons``: stations whose suspicion score
+      (``suspicion.py``) reaches ``threshold``, with their official turnout and leader share,
+      and every reason of each (station-level figures, no observer's identity).
     """
     protocols = queries.latest_protocols(warehouse, as_of)
-    population = queries.stations(warehouse)["region_code"].value_counts().to_dict()
+    registry = queries.stations(warehouse)
+    population = registry["region_code"].value_counts().to_dict()
     tables = {"estimates": _estimates(protocols, queries.exitpoll_tallies(warehouse, as_of),
                                       population),
               "estimates_stratified": _stratified(protocols, population)}
     tables.update(_forensics(protocols[protocols["source"] == "official"]))
     tables["discrepancies"] = _discrepancies(protocols)
+    tables.update(_suspicion(warehouse, protocols, registry, as_of, threshold))
     if election is not None:
         _in_ballot_order(tables, list(election.options))
     return tables
@@ -105,6 +117,29 @@ def _forensics(official: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "round_stations": flags[flags["flagged"]].reset_index(drop=True),
             "shpilkin_bins": bins,
             "shpilkin_summary": pd.DataFrame([summary])}
+
+
+SUSPICIOUS_COLUMNS = ["station_id", "region_code", "score", "reasons", "top_reason",
+                      "turnout", "leader_share"]
+
+
+def _suspicion(warehouse: Warehouse, protocols: pd.DataFrame, registry: pd.DataFrame,
+               as_of: dt.datetime | None, threshold: float) -> dict[str, pd.DataFrame]:
+    official = protocols[protocols["source"] == "official"].reset_index(drop=True)
+    if official.empty or not any(sum(votes.values()) for votes in official["votes"]):
+        return {"suspicious_stations": pd.DataFrame(columns=SUSPICIOUS_COLUMNS),
+                "suspicion_reasons": pd.DataFrame(columns=REASON_COLUMNS)}
+    copies = protocols[protocols["source"] == "observer_copy"].reset_index(drop=True)
+    turnout = queries.turnout_history(warehouse, official["station_id"].tolist(), as_of)
+    reasons = all_reasons(official, copies, turnout, registry)
+    scores = suspicion_scores(official, reasons, threshold)
+    results = station_results(official).set_index("station_id")
+    flagged = scores[scores["flagged"]].reset_index(drop=True)
+    flagged["turnout"] = flagged["station_id"].map(results["turnout"])
+    flagged["leader_share"] = flagged["station_id"].map(results["leader_share"])
+    return {"suspicious_stations": flagged[SUSPICIOUS_COLUMNS],
+            "suspicion_reasons": reasons[reasons["station_id"].isin(set(flagged["station_id"]))]
+            .reset_index(drop=True)}
 
 
 def _discrepancies(protocols: pd.DataFrame) -> pd.DataFrame:

@@ -145,6 +145,10 @@ class Settings(BaseSettings):
                         "proxy that rewrites Host)")
 
     # --- Media exports ------------------------------------------------------------------
+    forensics_threshold: float = Field(
+        2.5, ge=0, description="suspicion score (sum of the reasons' −log10 chances) at which "
+                               "/analysis and the media exports flag a station; the default "
+                               "is chosen on simulated days by bench/forensics.py")
     export_dir: Path | None = Field(
         None, description="folder of the media snapshot bundles; unset = DATA_DIR/exports")
     export_interval_seconds: float = Field(

@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from saylau.analysis.report import analysis_tables
+from saylau.analysis.suspicion import DEFAULT_THRESHOLD
 from saylau.core.election import Election
 from saylau.exports.exitpoll import EMBARGOED, exitpoll_block
 from saylau.exports.files import (
@@ -40,13 +41,16 @@ from saylau.warehouse.queries import latest_event_time
 
 
 def extra_tables_after_close(warehouse: Warehouse, snapshot: Snapshot, election: Election,
-                             folder: Path) -> list[str]:
+                             folder: Path, threshold: float = DEFAULT_THRESHOLD) -> list[str]:
     """The post-election analysis (saylau/analysis/report.py: estimates with margins, forensics on
     official results, protocol discrepancies) as ``analysis-<table>.csv``. Called only for
     bundles whose data-as-of is after polls close; the manifest covers whatever is here.
-    Station-level figures only: no table carries an observer's identity."""
+    Station-level figures only: no table carries an observer's identity. The flagged
+    stations (``analysis-suspicious_stations.csv``, reasons in ``analysis-suspicion_reasons``)
+    are those whose suspicion score reaches ``threshold`` (SAYLAU_FORENSICS_THRESHOLD)."""
     names = []
-    for name, table in sorted(analysis_tables(warehouse, election, snapshot.as_of).items()):
+    for name, table in sorted(analysis_tables(warehouse, election, snapshot.as_of,
+                                                      threshold).items()):
         path = folder / f"analysis-{name}.csv"
         # Fixed float text, so the same data gives the same bytes.
         table.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
@@ -61,15 +65,17 @@ class Exporter:
     out_dir: Path
     shapes: gpd.GeoDataFrame  # region polygons, simplified for drawing
     commission_file: Path | None = None  # public commission members, if the registry has any
+    forensics_threshold: float = DEFAULT_THRESHOLD  # suspicion score that flags a station
 
     @classmethod
     def create(cls, warehouse: Warehouse, election: Election, out_dir: Path,
                registry_path: Path | None = None,
-               regions: gpd.GeoDataFrame | None = None) -> Exporter:
+               regions: gpd.GeoDataFrame | None = None,
+               forensics_threshold: float = DEFAULT_THRESHOLD) -> Exporter:
         shapes = simplified_for_browser(load_regions() if regions is None else regions)
         commission = commission_path(registry_path) if registry_path else None
         remove_stale_staging(Path(out_dir))
-        return cls(warehouse, election, Path(out_dir), shapes, commission)
+        return cls(warehouse, election, Path(out_dir), shapes, commission, forensics_threshold)
 
     def default_as_of(self, now: dt.datetime | None = None) -> dt.datetime:
         """The latest report's time, but never later than now: a report stamped by a
@@ -102,7 +108,8 @@ class Exporter:
         draw_maps(folder, self.shapes, regions, self._caption(snapshot))
         (folder / "report.html").write_text(report_html(summary), encoding="utf-8")
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
-            extra_tables_after_close(self.warehouse, snapshot, self.election, folder)
+            extra_tables_after_close(self.warehouse, snapshot, self.election, folder,
+                                     self.forensics_threshold)
         return sorted(path.name for path in folder.iterdir())
 
     @property

@@ -19,7 +19,8 @@ from saylau.warehouse.client import Warehouse, create_schema, open_warehouse
 from saylau.warehouse.queries import load_stations
 
 TABLES = {"estimates", "estimates_stratified", "turnout_share_histogram", "integer_test",
-          "round_stations", "shpilkin_bins", "shpilkin_summary", "discrepancies"}
+          "round_stations", "shpilkin_bins", "shpilkin_summary", "discrepancies",
+          "suspicious_stations", "suspicion_reasons"}
 
 
 def registry() -> pd.DataFrame:
@@ -47,6 +48,12 @@ def test_tables_of_a_simulated_day_match_its_truth(empty: Warehouse) -> None:
     rewritten = {s["station_id"] for s in day.truth["falsification"]["stations"]
                  if s["kind"] == "protocol_rewrite"}
     assert rewritten and set(tables["discrepancies"]["station_id"]) == rewritten
+    # Every rewritten protocol is a suspicious station, with its reasons; clean ones rarely.
+    suspicious = tables["suspicious_stations"]
+    assert rewritten <= set(suspicious["station_id"])
+    assert set(tables["suspicion_reasons"]["station_id"]) == set(suspicious["station_id"])
+    falsified = {s["station_id"] for s in day.truth["falsification"]["stations"]}
+    assert len(set(suspicious["station_id"]) - falsified) <= 0.02 * len(stations)
 
     estimates = tables["estimates"]
     national = estimates[(estimates["source"] == "observer_copy")

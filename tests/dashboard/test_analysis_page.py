@@ -21,6 +21,7 @@ from saylau.analysis.forensics import (
     station_results,
 )
 from saylau.analysis.report import SEED
+from saylau.analysis.suspicion import all_reasons, suspicion_scores
 from saylau.core.election import Election
 from saylau.core.settings import Settings
 from saylau.geo.registry import synthetic_registry
@@ -32,6 +33,8 @@ from saylau.warehouse.client import Warehouse, create_schema, open_warehouse
 from tests.dashboard.conftest import DashboardUsers, chrome, log_in  # noqa: F401 - fixture
 from tests.dashboard.served import serve
 from tests.dashboard.test_browser import cell_text
+
+SUSPICIOUS_SHOWN = 50  # rows of the page's first page (pages/analysis.py)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -118,3 +121,39 @@ def test_analysis_page_shows_what_the_analysis_functions_compute(
             "return total;")
     assert WebDriverWait(browser, 60).until(heatmap_total) == len(results)
     browser.save_screenshot(str(artifacts / "analysis.png"))
+
+
+def test_suspicious_stations_are_those_the_suspicion_score_flags(
+        warehouse: Warehouse, analysis_url: str, browser: webdriver.Chrome,
+        artifacts: Path) -> None:
+    protocols = queries.latest_protocols(warehouse)
+    official = protocols[protocols["source"] == "official"].reset_index(drop=True)
+    copies = protocols[protocols["source"] == "observer_copy"].reset_index(drop=True)
+    turnout = queries.turnout_history(warehouse, official["station_id"].tolist())
+    reasons = all_reasons(official, copies, turnout, queries.stations(warehouse))
+    scores = suspicion_scores(official, reasons, Settings().forensics_threshold)
+    flagged = scores[scores["flagged"]]
+    assert 0 < len(flagged) <= SUSPICIOUS_SHOWN, "the simulated day must flag a page of them"
+
+    browser.get(analysis_url)
+    assert cell_text(browser, "#analysis-suspicious-count") == f"{len(flagged)}"
+    rows_script = (
+        "return [...document.querySelectorAll('#analysis-suspicious tbody tr')]"
+        ".filter(r => r.querySelector('td'))"
+        ".map(r => [r.querySelector('td[data-dash-column=station]').textContent.trim(),"
+        " r.querySelector('td[data-dash-column=score]').textContent.trim(),"
+        " r.querySelector('td[data-dash-column=station] a').getAttribute('href')])")
+    shown = WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(rows_script) or None)
+    expected = [(row.station_id, f"{round(row.score, 2):g}", f"/station/{row.station_id}")
+                for row in flagged.itertuples()]
+    assert sorted(tuple(row) for row in shown) == sorted(expected)
+    # Only the region chosen (in the address, as in the dropdown): the table follows it.
+    region = flagged["region_code"].iloc[0]
+    browser.get(f"{analysis_url}?region={region}")
+    in_region = sorted(row.station_id for row in flagged.itertuples()
+                       if row.region_code == region)
+    assert len(in_region) < len(flagged) or flagged["region_code"].nunique() == 1
+    WebDriverWait(browser, 60).until(
+        lambda d: sorted(r[0] for r in d.execute_script(rows_script)) == in_region)
+    browser.save_screenshot(str(artifacts / "analysis-suspicious.png"))

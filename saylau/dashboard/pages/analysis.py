@@ -10,7 +10,7 @@ import datetime as dt
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, dash_table, dcc, html
 
 from saylau.analysis.figures import (
     discrepancy_figure,
@@ -22,18 +22,20 @@ from saylau.analysis.report import analysis_tables
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
 from saylau.dashboard.embargo import embargo_text, embargoed_until
+from saylau.dashboard.language import t
 from saylau.dashboard.snapshot import current_settings
 
 dash.register_page(__name__, path="/analysis", title="Saylau — analysis", name="Analysis")
 
 PAGE = "analysis"
 DISCREPANCIES_SHOWN = 50
+SUSPICIOUS_SHOWN = 50  # rows per page of the suspicious stations
 
 
-def layout(**_query: str) -> html.Div:
+def layout(region: str | None = None, **_query: str) -> html.Div:
     require_page(PAGE)
     warehouse = current_context().warehouse
-    tables = analysis_tables(warehouse)
+    tables = analysis_tables(warehouse, threshold=current_settings().forensics_threshold)
     embargo_ends = embargoed_until(warehouse, current_settings().election())
     histogram = tables["turnout_share_histogram"]
     scopes = ["national", *sorted(set(histogram["scope"]) - {"national"})] \
@@ -57,7 +59,48 @@ def layout(**_query: str) -> html.Div:
         _discrepancies(tables["discrepancies"]),
         *_figure_if(tables["discrepancies"].assign(discrepant=True), discrepancy_figure,
                     "discrepancy-chart"),
+        html.H2(t("Suspicious stations")),
+        *_suspicious(tables["suspicious_stations"], region),
     ])
+
+
+def _suspicious(table: pd.DataFrame, region: str | None) -> list:
+    """The flagged stations, highest score first, sortable, with a region filter (also
+    ``?region=`` in the address); each station links to its page."""
+    regions = sorted(set(table["region_code"]))
+    chosen = region if region in regions else None
+    records = [{"station": f"[{r.station_id}](/station/{r.station_id})",
+                "station_id": r.station_id, "region_code": r.region_code,
+                "score": round(float(r.score), 2), "turnout": _pct(r.turnout),
+                "leader_share": _pct(r.leader_share),
+                "reasons": str(r.reasons).replace(";", ", "), "top_reason": r.top_reason}
+               for r in table.itertuples(index=False)]
+    columns = [{"id": "station", "name": t("Station"), "presentation": "markdown"},
+               {"id": "region_code", "name": t("Region")},
+               {"id": "score", "name": t("Score"), "type": "numeric"},
+               {"id": "turnout", "name": t("Turnout, %")},
+               {"id": "leader_share", "name": t("Leader's share, %")},
+               {"id": "reasons", "name": t("Reasons")},
+               {"id": "top_reason", "name": t("Strongest reason")}]
+    return [
+        html.P([html.Span(f"{len(table)}", id=f"{PAGE}-suspicious-count"),
+                html.Span(" " + t("stations whose official result is suspicious: the score "
+                                  "adds up how unlikely each finding is at an honest station "
+                                  "(−log10 of its chance)."))]),
+        dcc.Dropdown(id=f"{PAGE}-suspicious-region", options=regions, value=chosen,
+                     placeholder=t("All regions")),
+        dcc.Store(id=f"{PAGE}-suspicious-data", data=records),
+        dash_table.DataTable(  # type: ignore[attr-defined]  # generated component
+            id=f"{PAGE}-suspicious", columns=columns, data=records, sort_action="native",
+            page_size=SUSPICIOUS_SHOWN, markdown_options={"link_target": "_self"},
+            style_cell={"whiteSpace": "normal", "textAlign": "left"}),
+    ]
+
+
+@callback(Output(f"{PAGE}-suspicious", "data"), Input(f"{PAGE}-suspicious-region", "value"),
+          Input(f"{PAGE}-suspicious-data", "data"))
+def suspicious_in_region(region: str | None, records: list[dict]) -> list[dict]:
+    return [r for r in records if region is None or r["region_code"] == region]
 
 
 @callback(Output(f"{PAGE}-heatmap", "figure"), Input(f"{PAGE}-scope", "value"),

@@ -22,14 +22,16 @@ from saylau.ingest.simulator.encoding import Labels, Table, render, render_lines
 from saylau.ingest.simulator.events import build_tables
 from saylau.ingest.simulator.falsification import REMOVAL, falsify
 from saylau.ingest.simulator.noise import MALFORMED, Schedule, mangle, schedule
+from saylau.ingest.simulator.oddities import add_oddities
 from saylau.ingest.simulator.people import build_people
 from saylau.ingest.simulator.scenario import Scenario
 from saylau.ingest.simulator.truth import truth
+from saylau.ingest.simulator.variants import falsify_variants
 from saylau.ingest.simulator.world import World, build_world
 
 BLOCK = 250_000  # messages rendered at a time
 # One generator per part of the day, so changing one part leaves the others' draws alone.
-WORLD, PEOPLE, FALSIFICATION, EVENTS, IDS, NOISE = range(6)
+WORLD, PEOPLE, FALSIFICATION, EVENTS, IDS, NOISE, ODDITIES = range(7)
 
 
 class SimulatedDay:
@@ -156,9 +158,12 @@ def simulate_day(registry: pd.DataFrame, election: Election | None = None,
         return np.random.default_rng([scenario.seed, part])
 
     world = build_world(registry, election, scenario, stream(WORLD))
+    if scenario.honest_oddities:
+        world.oddities = add_oddities(world, scenario, stream(ODDITIES))
     people = build_people(world, scenario, stream(PEOPLE))
     closing = people.stints.station[people.stints.closing]
-    falsification = falsify(world, closing, scenario, stream(FALSIFICATION))
+    falsification = (falsify_variants if scenario.variant_mix else falsify)(
+        world, closing, scenario, stream(FALSIFICATION))
     removal = falsification.kind == REMOVAL
     falsification.removed_at[removal] = people.remove_before_count(
         falsification.station[removal], falsification.removed_at[removal])

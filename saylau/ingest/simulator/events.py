@@ -83,7 +83,7 @@ def build_tables(world: World, people: People, falsification: Falsification,
         "checkin": _checkins(world, people, rng),
         "checkout": {"station": stints.station, "actor": stints.actor, "at": stints.end,
                      "role": stints.role, "reason": stints.reason},
-        "turnout_count": _observer_counts(world, people, scenario, rng),
+        "turnout_count": _observer_counts(world, people, falsification, scenario, rng),
         "turnout_official": _official_turnout(world, falsification, people),
         "exitpoll": _exit_polls(world, people, scenario, rng),
         "protocol": _protocols(world, people, falsification, rng),
@@ -121,8 +121,8 @@ def _hour_marks(world: World) -> Ints:
     return np.minimum(opens + HOUR * np.arange(1, hours + 1), closes)
 
 
-def _observer_counts(world: World, people: People, scenario: Scenario,
-                     rng: np.random.Generator) -> Columns:
+def _observer_counts(world: World, people: People, falsification: Falsification,
+                     scenario: Scenario, rng: np.random.Generator) -> Columns:
     """Each observer counts voters at about every hour mark while present."""
     stints = people.stints.take(np.nonzero(people.stints.role == OBSERVER)[0])
     marks = _hour_marks(world)
@@ -132,7 +132,8 @@ def _observer_counts(world: World, people: People, scenario: Scenario,
     row, _ = np.nonzero(sent)
     station, at = stints.station[row], at[sent]
     undercount = rng.uniform(0, UNDERCOUNT, world.n)
-    ballots = np.floor(world.issued_by(station, at) * (1 - undercount[station]))
+    voters = world.issued_by(station, at) + falsification.carousel_by(world, station, at)
+    ballots = np.floor(voters * (1 - undercount[station]))
     return {"station": station, "actor": stints.actor[row], "at": at,
             "ballots": ballots.astype(np.int64)}
 

@@ -50,23 +50,43 @@ class Falsification:
     stuffed: Ints  # per station, ballots stuffed (0 at clean stations)
     burst_start: Ints  # per station, when the stuffing starts and ends (0 at clean ones)
     burst_end: Ints
+    # Only when the scenario asks for falsification variants (``variants.py``); None keeps
+    # the three-kind days byte-identical.
+    variant: Ints | None = None  # per falsified station, index into variants.VARIANTS
+    carousel: Ints | None = None  # per station, carousel voters (real people, seen by all)
+    typo_option: Ints | None = None  # per station, the option the observer mistyped (-1)
+    typo_delta: Ints | None = None  # per station, what the mistake added to the copy
 
     def official_issued_by(self, world: World, station: Ints, seconds: Ints) -> Ints:
         """Official cumulative ballots issued: the true ones plus the stuffed so far."""
         start, end = self.burst_start[station], self.burst_end[station]
         progress = np.clip((seconds - start) / np.maximum(end - start, 1), 0, 1)
         extra = np.floor(self.stuffed[station] * progress).astype(np.int64)
-        return world.issued_by(station, seconds) + extra
+        return world.issued_by(station, seconds) + extra + self.carousel_by(world, station,
+                                                                             seconds)
+
+    def carousel_by(self, world: World, station: Ints, seconds: Ints) -> Ints:
+        """Carousel voters who have voted by ``seconds``: they come over the day as voters
+        do, and observers count them like everyone else."""
+        if self.carousel is None:
+            return np.zeros(np.asarray(station).shape, dtype=np.int64)
+        return np.floor(self.carousel[station] * world.day_fraction(seconds)).astype(np.int64)
 
     def observer_copy_votes(self, world: World, station: Ints) -> Ints:
         """What the protocol signed at the station says: stuffed ballots but no rewrite."""
         votes = world.votes[station].copy()
         stuffed = np.isin(station, self.station[self.kind == STUFFING])
         votes[stuffed] = self.votes[station[stuffed]]
+        if self.typo_option is not None and self.typo_delta is not None:
+            typo = self.typo_option[station] >= 0
+            votes[np.nonzero(typo)[0], self.typo_option[station[typo]]] += \
+                self.typo_delta[station[typo]]
         return votes
 
     def observer_copy_ballots(self, world: World, station: Ints) -> tuple[Ints, Ints]:
         stuffed = self.stuffed[station]
+        if self.carousel is not None:
+            stuffed = stuffed + self.carousel[station]
         return world.issued[station] + stuffed, world.cast[station] + stuffed
 
 

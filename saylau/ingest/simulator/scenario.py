@@ -47,6 +47,10 @@ class Scenario:
     # Falsification: share of stations, and the mix of kinds among them.
     falsified_share: float = 0.03
     falsification_mix: tuple[float, float, float] = (0.5, 0.3, 0.2)  # stuffing, rewrite, removal
+    # The forensics benchmark's finer kinds (variants.VARIANTS, in that order); empty = the
+    # three kinds above, drawn as they always were (days of existing seeds stay identical).
+    variant_mix: tuple[float, ...] = ()
+    honest_oddities: float = 0.0  # stations with tiny size, ~100 % turnout or an observer typo
     # Observers.
     coverage: tuple[float, float] = (0.55, 0.95)  # range of the regional coverage
     poor_coverage: tuple[float, float] = (0.10, 0.30)  # range in the badly covered regions
@@ -71,3 +75,7 @@ class Scenario:
     def __post_init__(self) -> None:
         if abs(sum(self.falsification_mix) - 1.0) > 1e-9:
             raise ValueError("falsification_mix must sum to 1")
+        if self.variant_mix and abs(sum(self.variant_mix) - 1.0) > 1e-9:
+            raise ValueError("variant_mix must sum to 1")
+        if not 0.0 <= self.honest_oddities < 1.0:
+            raise ValueError("honest_oddities must be in [0, 1)")

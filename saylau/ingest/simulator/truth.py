@@ -12,6 +12,7 @@ from saylau.ingest.simulator.falsification import KINDS, Falsification
 from saylau.ingest.simulator.noise import Schedule
 from saylau.ingest.simulator.people import REASONS, REMOVED, People
 from saylau.ingest.simulator.scenario import Scenario
+from saylau.ingest.simulator.variants import VARIANTS
 from saylau.ingest.simulator.world import World
 
 TRUTH_SCHEMA = "saylau.cli.simulation-truth/1"
@@ -43,7 +44,15 @@ def truth(world: World, people: People, falsification: Falsification, tables: li
                       "employer_towns": world.employer_towns},
         "events": _event_counts(tables),
         "noise": {"requested": scenario.noise.as_dict(), **schedule.counts},
+        **({"oddities": _oddities(world, falsification)} if scenario.honest_oddities else {}),
     }
+
+
+def _oddities(world: World, falsification: Falsification) -> list[dict[str, Any]]:
+    typos = [] if falsification.typo_option is None else [
+        {"station_id": str(world.station_ids[s]), "kind": "observer_typo"}
+        for s in np.nonzero(falsification.typo_option >= 0)[0].tolist()]
+    return [*world.oddities, *typos]
 
 
 def _totals(options: tuple[str, ...], registered: npt.NDArray, issued: npt.NDArray,
@@ -85,6 +94,8 @@ def _falsification(world: World, falsification: Falsification) -> dict[str, Any]
             "station_id": str(world.station_ids[station]),
             "region_code": world.region_codes[world.region[station]],
             "kind": KINDS[falsification.kind[number]],
+            **({} if falsification.variant is None else
+               {"variant": VARIANTS[falsification.variant[number]]}),
             "added_ballots": int(falsification.added[number]),
             "moved_votes": int(falsification.moved[number]),
             "round_turnout": bool(falsification.round_turnout[number]),

@@ -6,7 +6,8 @@ seed, so a million stations take seconds. Falsification is applied later, on top
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,7 @@ class World:
     coverage: Floats  # per region: chance a station has an observer
     employer_towns: list[dict[str, object]]
     near_employer: npt.NDArray[np.bool_]
+    oddities: list[dict[str, Any]] = field(default_factory=list)  # honest oddities (truth)
 
     @property
     def n(self) -> int:
