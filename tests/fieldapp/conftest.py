@@ -156,10 +156,10 @@ def set_position(driver: webdriver.Chrome, origin: str, lat: float, lon: float) 
                            {"latitude": lat, "longitude": lon, "accuracy": 12})
 
 
-def set_offline(driver: webdriver.Chrome, offline: bool) -> None:
+def set_offline(driver: webdriver.Chrome, offline: bool, latency_ms: float = 0) -> None:
     driver.execute_cdp_cmd("Network.emulateNetworkConditions",
-                           {"offline": offline, "latency": 0, "downloadThroughput": -1,
-                            "uploadThroughput": -1})
+                           {"offline": offline, "latency": latency_ms,
+                            "downloadThroughput": -1, "uploadThroughput": -1})
 
 
 def outbox(driver: webdriver.Chrome) -> list[dict[str, Any]]:
