@@ -134,8 +134,12 @@ def phone(chromium_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
 
 
 def open_app(driver: webdriver.Chrome, url: str) -> None:
+    """Open the app; from a sign-in link, until it also knows who it is (``/v1/me``)."""
     driver.get(url)
     wait_ready(driver)
+    if "#token=" in url:
+        WebDriverWait(driver, 30).until(
+            lambda d: d.execute_script("return document.body.dataset.me === '1'"))
 
 
 def wait_ready(driver: webdriver.Chrome, timeout: float = 60) -> None:

@@ -519,9 +519,10 @@ async function loadMe() {
 async function start() {
   takeTokenFromLink();
   state.me = store.get("me", null);
-  state.db = await openDb();
-  const answer = await fetch("config.json");
-  state.config = await answer.json();
+  const boot = window.saylauBoot || {};
+  const [db, config, texts] = await Promise.all([openDb(),
+    boot.config || fetch("config.json").then((r) => r.json()), boot.texts || null]);
+  state.db = db; state.config = config;
   const select = $("lang");
   const names = {kk: "Қазақша", ru: "Русский", en: "English"};
   for (const code of state.config.languages) {
@@ -532,13 +533,16 @@ async function start() {
   select.value = lang;
   select.addEventListener("change", () => { store.set("lang", select.value);
     loadTexts(select.value); });
-  await loadTexts(lang);
-  await loadMe();
+  if (texts && boot.lang === lang) { state.texts = texts; state.lang = lang; translatePage(); }
+  else await loadTexts(lang);
   wire();
   show();
-  sendOutbox();
+  // who am I: from the gateway when it answers; the page is usable before (cached identity)
+  loadMe().then(() => { show(); sendOutbox();
+    if (state.me) document.body.dataset.me = "1"; });
   setInterval(() => { closeExpiredWindow(); sendOutbox(); }, RETRY_MS);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js");
+  document.body.dataset.readyMs = String(Math.round(performance.now())); // bench/fieldapp.py
   document.body.dataset.ready = "1"; // tests wait for this
 }
 

@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from saylau.core.contract import INCIDENT_CATEGORIES
 from saylau.core.election import AGAINST_ALL, NON_VOTE_ANSWERS
@@ -51,7 +52,9 @@ def add_fieldapp_routes(app: FastAPI, gateway: Gateway) -> None:
     async def config() -> Response:
         return JSONResponse(app_config(settings), headers=NO_CACHE)
 
-    app.mount("/app", StaticFiles(directory=APP_DIR, html=True), name="fieldapp")
+    # gzip: on a slow link the shell's bytes are most of the first load's time
+    app.mount("/app", GZipMiddleware(StaticFiles(directory=APP_DIR, html=True),
+                                     minimum_size=500), name="fieldapp")
 
 
 @functools.lru_cache(maxsize=8)
