@@ -50,7 +50,12 @@ def test_up_serves_the_gateway_and_the_field_app(tmp_path: Path) -> None:
         assert f"gateway on http://127.0.0.1:{ports['gateway']}/" in log
         assert "pepper made for this run" in log
         assert up.process is not None
-        up.process.send_signal(signal.SIGINT)  # Ctrl-C
+        # Ctrl-C once the worker is running (Faust does not stop cleanly mid-start-up)
+        deadline = time.monotonic() + 120
+        while "[^Worker]: Ready" not in up.log_path.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, up.tail()
+            time.sleep(0.5)
+        up.process.send_signal(signal.SIGINT)
         assert up.process.wait(60) == 0, up.tail()
         assert "Saylau stopped." in up.log_path.read_text(encoding="utf-8")
         with pytest.raises(httpx.HTTPError):
