@@ -30,6 +30,25 @@ def wait_for(url: str, process: SaylauProcess, timeout: float = 150.0) -> httpx.
         time.sleep(0.5)
 
 
+def wait_worker_storing(bootstrap: str, process: SaylauProcess, timeout: float = 150) -> None:
+    """Until the worker's group has committed an offset: Ctrl-C then finds it running (Faust
+    does not stop cleanly in the middle of its start-up)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = "saylau.turnout"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="saylau-worker",
+                             enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout
+        partitions = [TopicPartition(topic, p)
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        while not any(consumer.committed(tp) for tp in partitions):
+            assert time.monotonic() < deadline, process.tail()
+            time.sleep(0.5)
+    finally:
+        consumer.close(autocommit=False)
+
+
 def test_up_serves_the_gateway_and_the_field_app(tmp_path: Path) -> None:
     ports = {"dashboard": free_port(), "broker": free_port(), "gateway": free_port()}
     env = {"SAYLAU_DATA_DIR": str(tmp_path), "SAYLAU_WAREHOUSE": f"chdb://{tmp_path}/wh",
@@ -50,12 +69,8 @@ def test_up_serves_the_gateway_and_the_field_app(tmp_path: Path) -> None:
         assert f"gateway on http://127.0.0.1:{ports['gateway']}/" in log
         assert "pepper made for this run" in log
         assert up.process is not None
-        # Ctrl-C once the worker is running (Faust does not stop cleanly mid-start-up)
-        deadline = time.monotonic() + 120
-        while "[^Worker]: Ready" not in up.log_path.read_text(encoding="utf-8"):
-            assert time.monotonic() < deadline, up.tail()
-            time.sleep(0.5)
-        up.process.send_signal(signal.SIGINT)
+        wait_worker_storing(f"127.0.0.1:{ports['broker']}", up)
+        up.process.send_signal(signal.SIGINT)  # Ctrl-C
         assert up.process.wait(60) == 0, up.tail()
         assert "Saylau stopped." in up.log_path.read_text(encoding="utf-8")
         with pytest.raises(httpx.HTTPError):
