@@ -29,6 +29,8 @@ def add_gateway_parser(commands: Any, common: Callable[[argparse.ArgumentParser]
     issue.add_argument("--role", choices=["observer", "hq"], default="observer",
                        help="observer (own reports) or hq (reviews, assignments, uploads)")
     issue.add_argument("--days", type=float, default=2.0, help="valid for N days (default 2)")
+    issue.add_argument("--link", action="store_true", help="print the field app's sign-in "
+                       "link (SAYLAU_GATEWAY_PUBLIC_URL/app/#token=…) instead of the bare token")
     revoke = actions.add_parser("revoke-token", help="revoke a token by its id")
     revoke.add_argument("token_id", help="the token_id printed when it was issued")
     onboard = actions.add_parser("onboard", help="issue a token for every observer of a "
@@ -99,10 +101,8 @@ def _issue(store: Any, args: argparse.Namespace, settings: Settings) -> int:
           f"expires_at={who.expires_at.isoformat()}", file=sys.stderr)
     from saylau.ingest.onboarding import sign_in_link
 
-    # stderr, like the line above: stdout stays the token alone for scripts
-    print(f"sign-in link for the field app (open it on the observer's phone): "
-          f"{sign_in_link(settings.gateway_url, issued.token)}", file=sys.stderr)
-    print(issued.token)  # stdout: the token alone, shown once, so scripts can capture it
+    # stdout: the token (or the link that holds it) alone, shown once, for scripts
+    print(sign_in_link(settings.gateway_url, issued.token) if args.link else issued.token)
     return 0
 
 

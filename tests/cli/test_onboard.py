@@ -80,11 +80,13 @@ def test_onboard_a_region_without_observers_fails(data_dir: Path, tmp_path: Path
 
 def test_issue_token_prints_the_sign_in_link(data_dir: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["observers", "issue-token", "obs-a1"]) == 0
+    assert main(["observers", "issue-token", "obs-a1", "--link"]) == 0
     printed = capsys.readouterr()
-    token = printed.out.strip()
-    link = re.search(r"(https://\S+)", printed.err)
-    assert link and link.group(1) == f"https://report.example.kz/app/#token={token}"
+    link = re.fullmatch(r"https://report\.example\.kz/app/#token=(sy_[A-Za-z0-9_-]+)",
+                        printed.out.strip())
+    assert link, printed.out
+    token = link.group(1)
+    assert token not in printed.err  # shown once
     store = TokenStore(tokens_path(data_dir), PEPPER)
     try:
         identity = store.verify(token)
