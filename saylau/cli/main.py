@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(SAYLAU_SIMULATE_SPEED)")
     up.add_argument("--port", type=int, help="dashboard port (SAYLAU_DASHBOARD_PORT)")
     up.add_argument("--broker-port", type=int, help="embedded broker port (SAYLAU_BROKER_PORT)")
+    up.add_argument("--gateway-port", type=int, help="ingest gateway port "
+                                                     "(SAYLAU_GATEWAY_PORT)")
 
     broker = commands.add_parser("broker", help="run the embedded Kafka-protocol broker and "
                                                 "create the topics")

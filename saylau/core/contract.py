@@ -70,6 +70,8 @@ class _Event(_Strict):
 class Checkin(_Event):
     kind: Literal["checkin"]
     role: Role = "observer"
+    # why the observer checked in though the GPS fix was beyond the geofence (field app)
+    note: str = Field("", max_length=500)
 
 
 class Checkout(_Event):
@@ -117,6 +119,7 @@ class Protocol(_Event):
     ballots_cast: Count
     invalid: Count
     votes: VoteCounts
+    media: list[Media] = Field(default_factory=list, max_length=20)  # the signed copy's photo
 
 
 class Assignment(_Event):

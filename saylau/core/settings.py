@@ -177,6 +177,29 @@ class Settings(BaseSettings):
     gateway_max_body_bytes: int = Field(
         4_000_000, ge=1024, description="largest request body the gateway reads")
     gateway_max_batch: int = Field(1000, ge=1, le=10_000, description="most events per batch")
+    gateway_public_url: str = Field(
+        "", description="the address observers' phones open the gateway at (the field app's "
+                        "sign-in links, e.g. https://report.example.kz); empty = "
+                        "http://GATEWAY_HOST:GATEWAY_PORT")
+
+    # --- Photos and videos, the field app -------------------------------------------------
+    media_dir: Path | None = Field(
+        None, description="where uploaded photos and videos are stored, by SHA-256; unset = "
+                          "DATA_DIR/media")
+    media_max_bytes: int = Field(
+        25_000_000, ge=1024, description="largest photo or video one upload may be")
+    media_types: str = Field(
+        "image/jpeg,image/png,image/webp,video/mp4,video/webm,video/3gpp",
+        description="the content types `POST /v1/media` accepts, comma-separated")
+    fieldapp_geofence_m: float = Field(
+        300.0, gt=0, description="the field app warns when a check-in's GPS fix is farther "
+                                 "than this from the station")
+    fieldapp_exitpoll_window_minutes: float = Field(
+        30.0, gt=0, description="the length of one exit-poll tally window in the field app")
+    fieldapp_sms_number: str = Field(
+        "", pattern=r"^\+?[0-9 ]{0,20}$",
+        description="the SMS bridge's phone number the field app offers when offline; empty "
+                    "= the app prefills the text and the observer picks the number")
 
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
                            description="log level: debug, info, warning or error")
@@ -209,6 +232,16 @@ class Settings(BaseSettings):
     @property
     def export_path(self) -> Path:
         return self.export_dir or self.data_dir / "exports"
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+    @property
+    def gateway_url(self) -> str:
+        """Where phones reach the gateway (the sign-in links point here)."""
+        return (self.gateway_public_url.rstrip("/")
+                or f"http://{self.gateway_host}:{self.gateway_port}")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -39,6 +39,7 @@ from saylau.ingest.gateway.ratelimit import RateLimiter
 from saylau.ingest.gateway.sender import Sender, kafka_end_offsets, kafka_producer
 from saylau.ingest.gateway.sms import StationDirectory
 from saylau.ingest.gateway.tokens import Identity, TokenStore, tokens_path
+from saylau.ingest.media import MediaStore, allowed_types
 from saylau.kafka.topics import prepare_topics
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Gateway:
     registry: pd.DataFrame
     directory: StationDirectory
     placements: Placements
+    media: MediaStore
     committer: GroupCommitter | None = None
 
     async def accept(self, items: list[Any], identity: Identity) -> tuple[list[dict[str, Any]],
@@ -140,7 +142,9 @@ def build_gateway(settings: Settings, *, registry: pd.DataFrame | None = None,
                    RateLimiter(settings.gateway_rate_per_second, settings.gateway_rate_burst),
                    journal, sender, metrics, clock or (lambda: dt.datetime.now(dt.UTC)),
                    assignments, registry, StationDirectory(rules.stations),
-                   Placements(placements_path(settings.data_dir), assignments))
+                   Placements(placements_path(settings.data_dir), assignments),
+                   MediaStore(settings.media_path, allowed_types(settings.media_types),
+                              settings.media_max_bytes))
 
 
 def _assignments(settings: Settings) -> dict[str, str]:
@@ -179,11 +183,14 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
                   description="Observer reports in; each is journaled to disk before it is "
                               "acknowledged and then delivered to Kafka.")
     app.state.gateway = gateway
-    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes,
+                       per_path={"/v1/media": settings.media_max_bytes})
     _error_handlers(app)
+    from saylau.ingest.gateway.fieldapp import add_fieldapp_routes
     from saylau.ingest.gateway.routes import add_routes
 
     add_routes(app, gateway)
+    add_fieldapp_routes(app, gateway)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

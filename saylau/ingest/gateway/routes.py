@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -18,11 +19,13 @@ from saylau.ingest.gateway.schemas import (
     ErrorResponse,
     Health,
     IngestResponse,
+    MediaStored,
     MeResponse,
     SmsReply,
     SmsRequest,
 )
 from saylau.ingest.gateway.tokens import Identity
+from saylau.ingest.media import MediaRefused
 
 bearer = HTTPBearer(auto_error=False, description="sy_… token from `saylau observers "
                                                   "issue-token`")
@@ -30,7 +33,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    meaning = {400: "the body is not valid JSON", 401: "no token, or an unknown, expired or "
+    meaning = {400: "the body is not valid JSON", 415: "not an accepted photo or video type",
+               401: "no token, or an unknown, expired or "
                "revoked one", 403: "the token may not send this", 413: "the body or batch is "
                "too large", 422: "the request is malformed", 429: "rate limit: see Retry-After",
                503: "the journal cannot be written"}
@@ -42,6 +46,10 @@ def _json_body(ref: str) -> dict[str, Any]:
         "application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}}
 
 
+MEDIA_BODY = {"requestBody": {"required": True, "content": {
+    kind: {"schema": {"type": "string", "format": "binary"}}
+    for kind in ("image/jpeg", "image/png", "image/webp", "video/mp4", "video/webm",
+                 "video/3gpp")}}}
 CSV_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}}}}}
 
@@ -140,6 +148,26 @@ def add_routes(app: FastAPI, gateway: Gateway) -> None:
             return who
         return await bulk.handle(gateway, who, kind, await request.body())
 
+    @app.post("/v1/media", status_code=201, openapi_extra=MEDIA_BODY,
+              responses={201: {"model": MediaStored, "description": "stored (or already)"},
+                         **_errors(401, 413, 415, 422, 429, 503)})
+    async def post_media(request: Request, credentials: Credentials) -> Response:
+        """A photo or short video, the raw bytes with their Content-Type; images are stored
+        without their metadata (EXIF, GPS, device). Refer to it in an event by the sha256."""
+        who = await identify(credentials)
+        if isinstance(who, Response):
+            return who
+        body = await request.body()
+        try:
+            stored = await run_in_threadpool(gateway.media.put, body,
+                                             request.headers.get("content-type"))
+        except MediaRefused as refused:
+            return error_response(refused.status, refused.reason, str(refused))
+        except OSError:
+            return error_response(503, "media_unavailable", "the upload cannot be stored; "
+                                  "send it again")
+        return JSONResponse(stored.as_dict(), status_code=201)
+
     @app.get("/healthz", response_model=Health)
     async def healthz() -> Response:
         journal = gateway.journal
@@ -187,13 +215,16 @@ def _ingest_answer(accepted: list[dict[str, Any]], refused: list[dict[str, Any]]
 
 
 def _me(gateway: Gateway, who: Identity) -> dict[str, Any]:
-    station_id = gateway.assignments.get(who.observer_id)
+    # the roster's station, else where headquarters or a first check-in placed them
+    station_id = gateway.assignments.get(who.observer_id) or next(
+        iter(sorted(gateway.placements.stations(who.observer_id))), None)
     station = None
     if station_id is not None:
         rows = gateway.registry[gateway.registry["station_id"] == station_id]
         if not rows.empty:
             row = rows.iloc[0]
             station = {"station_id": station_id, "region_code": str(row["region_code"]),
-                       "settlement": str(row["settlement"]), "address": str(row["address"])}
+                       "settlement": str(row["settlement"]), "address": str(row["address"]),
+                       "lat": float(row["lat"]), "lon": float(row["lon"])}
     return {"observer_id": who.observer_id, "role": who.role, "token_id": who.token_id,
             "expires_at": who.expires_at.isoformat(), "assigned_station": station}

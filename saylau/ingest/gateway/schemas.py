@@ -43,6 +43,16 @@ class StationView(BaseModel):
     region_code: str
     settlement: str
     address: str
+    lat: float | None = Field(None, description="the station's position (the field app's "
+                                                "geofence warning)")
+    lon: float | None = None
+
+
+class MediaStored(BaseModel):
+    sha256: str = Field(description="refer to the file in an event as {sha256, mime}")
+    mime: str
+    bytes: int = Field(description="size of the stored file (images: metadata stripped)")
+    created: bool = Field(description="false when the same file was already stored")
 
 
 class MeResponse(BaseModel):
