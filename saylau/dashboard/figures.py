@@ -85,7 +85,7 @@ def coverage_gap_map(regions_geojson: dict[str, Any], gaps: pd.DataFrame, state:
                         uncovered_pct=(gaps["uncovered_share"].fillna(0) * 100).round(1))
     figure = go.Figure(_choropleth(
         regions_geojson, named, named["uncovered_pct"], "Oranges", t("% voters unwatched"),
-        zmax=100, hover=t("%{z:.1f}% of voters unwatched<br>%{customdata[1]:,} stations, "
+        zmax=100, hover=t("voters unwatched: %{z:.1f}%<br>%{customdata[1]:,} stations, "
                           "%{customdata[2]:,} voters"),
         customdata=named[["region_name", "uncovered", "uncovered_voters"]]))
     uncovered = state[~state["covered"].astype(bool)]

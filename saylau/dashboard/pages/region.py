@@ -41,7 +41,7 @@ from saylau.warehouse.queries import incidents, observer_whereabouts
 from saylau.warehouse.state import COVERAGE_STATES, station_state, turnout_percent
 
 dash.register_page(__name__, path_template="/region/<code>", path="/region",
-                   title="Saylau — region", name="Region")
+                   title=lambda **_path: t("Saylau — region"), name="Region")
 
 PAGE = "region"
 TIME = TimeTravel(PAGE)

@@ -33,7 +33,7 @@ from saylau.geo.commission import commission_path, read_commission_csv
 from saylau.warehouse import queries
 
 dash.register_page(__name__, path_template="/station/<station_id>",
-                   title="Saylau — station", name="Station")
+                   title=lambda **_path: t("Saylau — station"), name="Station")
 
 PAGE = "station"
 TIME = TimeTravel(PAGE)

@@ -26,7 +26,7 @@ from saylau.dashboard.names import alert_kind_name, category_name, region_name
 from saylau.dashboard.snapshot import Snapshot, current_settings, current_snapshot
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
 
-dash.register_page(__name__, path="/", title="Saylau — wall", name="Wall")
+dash.register_page(__name__, path="/", title=lambda **_path: t("Saylau — wall"), name="Wall")
 
 PAGE = "wall"
 PANELS = (("turnout", N_("Turnout by region"), "map"),
