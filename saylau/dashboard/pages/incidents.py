@@ -35,7 +35,8 @@ from saylau.dashboard.snapshot import current_snapshot
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
 from saylau.warehouse.queries import incident_descriptions, incidents
 
-dash.register_page(__name__, path="/incidents", title=lambda **_path: t("Saylau — incidents"), name="Incidents")
+dash.register_page(__name__, path="/incidents",
+                   title=lambda **_path: t("Saylau — incidents"), name="Incidents")
 
 PAGE = "incidents"
 TIME = TimeTravel(PAGE)

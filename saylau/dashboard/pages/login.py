@@ -12,7 +12,8 @@ from dash import dcc, html
 from saylau.dashboard.auth import LOGIN_POST, login_message
 from saylau.dashboard.language import t
 
-dash.register_page(__name__, path="/login", title=lambda **_path: t("Saylau — log in"), name="Log in")
+dash.register_page(__name__, path="/login",
+                   title=lambda **_path: t("Saylau — log in"), name="Log in")
 
 PAGE = "login"
 

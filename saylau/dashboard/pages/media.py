@@ -16,7 +16,8 @@ from saylau.dashboard.export_routes import export_dir_of, file_url
 from saylau.dashboard.language import t
 from saylau.exports.publish import BundleInfo, list_bundles, read_latest
 
-dash.register_page(__name__, path="/media", title=lambda **_path: t("Saylau — media exports"), name="Media")
+dash.register_page(__name__, path="/media",
+                   title=lambda **_path: t("Saylau — media exports"), name="Media")
 
 PAGE = "media"
 REFRESH_MS = 30_000

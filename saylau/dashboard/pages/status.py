@@ -30,7 +30,8 @@ from saylau.kafka.lag import LagProbe
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.queries import rejected_counts
 
-dash.register_page(__name__, path="/status", title=lambda **_path: t("Saylau — status"), name="Status")
+dash.register_page(__name__, path="/status",
+                   title=lambda **_path: t("Saylau — status"), name="Status")
 
 PAGE = "status"
 WINDOWS = (("1m", 60), ("10m", 600))  # (label, seconds) of the throughput figures
