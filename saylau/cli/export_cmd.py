@@ -85,7 +85,7 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
     warehouse = open_prepared_warehouse(settings, load_registry(settings))
     try:
         exporter = Exporter.create(warehouse, election, settings.export_path,
-                                   settings.registry_path)
+                                   settings.registry_path, languages=settings.export_language_list)
         folder = exporter.export(as_of or exporter.default_as_of(now))
     finally:
         warehouse.close()
@@ -105,7 +105,7 @@ def start_scheduled_exports(settings: Settings, warehouse: Any,
     if settings.export_interval_seconds <= 0:
         return None
     exporter = Exporter.create(warehouse, settings.election(), settings.export_path,
-                               settings.registry_path)
+                               settings.registry_path, languages=settings.export_language_list)
     return start_export_thread(exporter, settings.export_interval_seconds, stop)
 
 
@@ -121,7 +121,7 @@ def run_export_loop(settings: Settings, every_s: float) -> int:
                 for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         exporter = Exporter.create(warehouse, settings.election(), settings.export_path,
-                                   settings.registry_path)
+                                   settings.registry_path, languages=settings.export_language_list)
         print(f"exporting to {settings.export_path} every {every_s:g} s", flush=True)
         thread = threading.Thread(target=export_every, args=(exporter, every_s, stop),
                                   name="saylau-export", daemon=True)

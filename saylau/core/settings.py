@@ -142,6 +142,10 @@ class Settings(BaseSettings):
         None, description="folder of the media snapshot bundles; unset = DATA_DIR/exports")
     export_interval_seconds: float = Field(
         300.0, ge=0, description="how often `saylau up` exports a bundle; 0 = never")
+    export_languages: str = Field(
+        "kk,ru,en", description="the languages of each bundle's report and maps, "
+                                "comma-separated: English as report.html and turnout.png, "
+                                "the others as report.kk.html, turnout.kk.png…")
 
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
@@ -194,6 +198,12 @@ class Settings(BaseSettings):
     @property
     def dashboard_users_path(self) -> Path:
         return self.dashboard_users or self.data_dir / "dashboard-users.json"
+
+    @property
+    def export_language_list(self) -> tuple[str, ...]:
+        """SAYLAU_EXPORT_LANGUAGES as codes, in their order."""
+        return tuple(dict.fromkeys(part.strip() for part in self.export_languages.split(",")
+                                   if part.strip()))
 
     @property
     def export_path(self) -> Path:

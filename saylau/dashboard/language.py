@@ -13,6 +13,7 @@ without the page's query, and a wall screen set up once with ``?lang=ru`` keeps 
 from __future__ import annotations
 
 import functools
+from urllib.parse import parse_qs, urlsplit
 
 import flask
 from babel import Locale
@@ -37,9 +38,20 @@ def current_language() -> str:
     request = flask.request
     browser = [item for item, _quality in request.accept_languages]
     user = flask.g.get("saylau_user")
-    wanted = [request.args.get("lang"), flask.session.get(SESSION_KEY),
+    wanted = [request.args.get("lang"), _page_language(request), flask.session.get(SESSION_KEY),
               getattr(user, "language", None), *browser]
     return choose_language(wanted, offered())
+
+
+def _page_language(request: flask.Request) -> str | None:
+    """The ``?lang=`` of the page a callback comes from (its Referer): a callback posted by
+    a page opened with ``?lang=kk`` answers in Kazakh even if another tab's request has
+    just rewritten the session cookie (a permanent session is re-sent with every answer)."""
+    referer = request.headers.get("Referer")
+    if not referer:
+        return None
+    values = parse_qs(urlsplit(referer).query).get("lang")
+    return values[0] if values else None
 
 
 def remember_asked_language() -> None:

@@ -15,7 +15,8 @@ from babel.messages.pofile import read_po
 from saylau.core.i18n import LOCALE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"N_": None, "gettext": None, "ngettext": (1, 2), "t": None, "t_n": (1, 2)}
+KEYWORDS = {"N_": None, "gettext": None, "ngettext": (1, 2), "t": None, "t_n": (1, 2),
+            "tr": None}  # as `make messages` extracts
 TRANSLATED = ("kk", "ru")  # English is the code's own text
 
 
@@ -49,6 +50,27 @@ def test_every_message_of_the_code_is_translated_and_none_is_fuzzy(language: str
     assert not fuzzy, f"fuzzy in {language}: {fuzzy}"
 
 
+def _called_messages() -> set[str]:
+    """Literal first arguments of every t()/tr()/gettext()… call in the code, also those
+    inside f-strings, which Babel's extractor does not see."""
+    found = set()
+    for path in (ROOT / "saylau").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and node.args \
+                    and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in KEYWORDS:
+                    found.add(node.args[0].value)
+    return found
+
+
+def test_every_called_message_is_in_the_catalogs() -> None:
+    hidden = sorted(_called_messages() - _code_messages())
+    assert not hidden, f"texts make messages cannot extract (inside an f-string?): {hidden}"
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_translations_keep_the_fields_and_the_figures_placeholders(language: str) -> None:
     for message in _catalog(language):
@@ -61,6 +83,13 @@ def test_translations_keep_the_fields_and_the_figures_placeholders(language: str
             # Plotly's hover fields (%{customdata[1]:,}) must survive translation.
             assert sorted(re.findall(r"%\{[^}]*\}", text)) == \
                 sorted(re.findall(r"%\{[^}]*\}", ids[0])), (language, ids[0])
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_babel_finds_no_error_in_the_catalog(language: str) -> None:
+    """Babel's own checks (what ``pybabel compile`` reports), e.g. a python-format text
+    whose translation lost its ``%`` placeholders."""
+    assert [(m.id, [str(e) for e in errors]) for m, errors in _catalog(language).check()] == []
 
 
 # --- The literal check --------------------------------------------------------------------
