@@ -49,8 +49,8 @@ schema: $(RUN_STAMP) ## regenerate saylau/core/event.schema.json from the contra
 	$(PY) -m saylau.core.contract
 
 messages: $(TEST_STAMP) ## extract the texts from the code, update every catalog, show how complete each is (Babel)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k t -k t_n:1,2 --no-location \
-		--sort-output --omit-header -o saylau/locale/saylau.pot saylau
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k t -k t_n:1,2 -k tr --no-location \
+		--sort-output --omit-header -o saylau/locale/saylau.pot .
 	$(VENV)/bin/pybabel update -i saylau/locale/saylau.pot -d saylau/locale -D saylau \
 		--no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d saylau/locale -D saylau --statistics

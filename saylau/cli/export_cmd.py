@@ -86,7 +86,8 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         exporter = Exporter.create(warehouse, election, settings.export_path,
                                    settings.registry_path,
-                                   forensics_threshold=settings.forensics_threshold)
+                                   forensics_threshold=settings.forensics_threshold,
+                                   languages=settings.export_language_list)
         folder = exporter.export(as_of or exporter.default_as_of(now))
     finally:
         warehouse.close()
@@ -107,7 +108,8 @@ def start_scheduled_exports(settings: Settings, warehouse: Any,
         return None
     exporter = Exporter.create(warehouse, settings.election(), settings.export_path,
                                settings.registry_path,
-                               forensics_threshold=settings.forensics_threshold)
+                               forensics_threshold=settings.forensics_threshold,
+                               languages=settings.export_language_list)
     return start_export_thread(exporter, settings.export_interval_seconds, stop)
 
 
@@ -124,7 +126,8 @@ def run_export_loop(settings: Settings, every_s: float) -> int:
     try:
         exporter = Exporter.create(warehouse, settings.election(), settings.export_path,
                                    settings.registry_path,
-                                   forensics_threshold=settings.forensics_threshold)
+                                   forensics_threshold=settings.forensics_threshold,
+                                   languages=settings.export_language_list)
         print(f"exporting to {settings.export_path} every {every_s:g} s", flush=True)
         thread = threading.Thread(target=export_every, args=(exporter, every_s, stop),
                                   name="saylau-export", daemon=True)

@@ -27,6 +27,9 @@ def add_users_parser(commands: Any, common: Callable[[argparse.ArgumentParser], 
                      help="headquarters: everything; regional_lead: one region; "
                           "media: the media page and exports")
     add.add_argument("--region", help="the region code of a regional lead, e.g. KAZ011")
+    add.add_argument("--language", help="the user's default dashboard language (a catalog "
+                                         "in saylau/locale: kk, ru, en); the page's switch "
+                                         "and ?lang= change it for a session")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input")
     remove = actions.add_parser("remove", help="remove a user (logged out at once)")
@@ -48,7 +51,7 @@ def run_users(settings: Settings, args: argparse.Namespace) -> int:
             print(f"saylau users: no user {args.username}", file=sys.stderr)
             return 1
         for user in read_users(path).values():
-            print(f"{user.username}\t{user.role}\t{user.region or '-'}")
+            print(f"{user.username}\t{user.role}\t{user.region or '-'}\t{user.language or '-'}")
         return 0
     except UsersError as error:
         print(f"saylau users: {error}", file=sys.stderr)
@@ -65,7 +68,7 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     codes = set(load_regions()["region_code"])
     user = add_user(settings.dashboard_users_path, args.username, args.role, args.region,
-                    password, codes)
+                    password, codes, args.language)
     print(f"saved {user.username} ({user.role}{', ' + user.region if user.region else ''}) "
           f"in {settings.dashboard_users_path}")
     return 0

@@ -27,6 +27,19 @@ KAZAKHSTAN_PARTIES = {
     "baytaq": "Baytaq Green Party",
 }
 
+KAZAKHSTAN_OPTION_TRANSLATIONS = {
+    "kk": {"amanat": "AMANAT", "auyl": "«Ауыл» халықтық-демократиялық патриоттық партиясы",
+           "respublica": "Respublica", "ak_zhol": "«Ақ жол» демократиялық партиясы",
+           "qhp": "Қазақстан халық партиясы",
+           "osdp": "Жалпыұлттық социал-демократиялық партия",
+           "baytaq": "«Байтақ» жасылдар партиясы", "against_all": "Барлығына қарсы"},
+    "ru": {"amanat": "AMANAT", "auyl": "Народно-демократическая патриотическая партия «Ауыл»",
+           "respublica": "Respublica", "ak_zhol": "Демократическая партия «Ак жол»",
+           "qhp": "Народная партия Казахстана",
+           "osdp": "Общенациональная социал-демократическая партия",
+           "baytaq": "Партия зелёных «Байтак»", "against_all": "Против всех"},
+}
+
 
 class ExitPollDisclosure(BaseModel):
     """What the law requires every publication of exit-poll results to state, besides the
@@ -61,12 +74,23 @@ class Election(BaseModel):
     # Ballot options in ballot order, code -> name; "against_all" is always one of them.
     options: dict[str, str] = Field(
         default_factory=lambda: {**KAZAKHSTAN_PARTIES, AGAINST_ALL: "Against all"})
+    # The options' names in other languages, language -> code -> name (an option missing
+    # in a language keeps its `options` name). Names are data, not catalog texts: each
+    # election has its own.
+    option_translations: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {language: dict(names)
+                                 for language, names in KAZAKHSTAN_OPTION_TRANSLATIONS.items()})
     # Local times at which the commission publishes official turnout.
     reporting_times: tuple[dt.time, ...] = tuple(dt.time(h) for h in (10, 12, 14, 16, 18, 20))
     # Exit-poll numbers may be published only after this local time (default: polls close).
     exitpoll_embargo_until: dt.time | None = None
     # The mandatory statements of an exit-poll publication (who, who paid, when, how, what).
     exitpoll: ExitPollDisclosure = ExitPollDisclosure()  # frozen: one shared default is safe
+
+    def option_names(self, language: str) -> dict[str, str]:
+        """Ballot options' names in `language`, in ballot order."""
+        translated = self.option_translations.get(language, {})
+        return {code: translated.get(code, name) for code, name in self.options.items()}
 
     @property
     def tz(self) -> ZoneInfo:

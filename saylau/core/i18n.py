@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import io
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -98,16 +99,27 @@ def _locale(language: str) -> Locale:
     return _locale_or_none(language) or Locale.parse(DEFAULT_LANGUAGE)
 
 
-def number(value: float | int, language: str, digits: int = 0) -> str:
+def number(value: float | int | Decimal, language: str, digits: int = 0) -> str:
     """A number with the language's thousands separator and decimal mark."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=_locale(language))
+    return format_decimal(_exact(value), format=pattern, locale=_locale(language))
 
 
-def percent(share: float, language: str, digits: int = 1) -> str:
+def percent(share: float | Decimal, language: str, digits: int = 1) -> str:
     """`share` (0.5 = 50 %) as the language writes a percentage."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(share, format=pattern, locale=_locale(language))
+    return format_percent(_exact(share), format=pattern, locale=_locale(language))
+
+
+def percent_of(value_pct: float | int, language: str, digits: int = 1) -> str:
+    """A percentage given as 0-100 (as the warehouse computes them)."""
+    return percent(_exact(value_pct) / 100, language, digits)
+
+
+def _exact(value: float | int | Decimal) -> Decimal | int:
+    """A float as the exact binary value it holds, so the rounding is Python's own
+    (``f"{62.45:.1f}"``), and English texts stay what they were before the catalogs."""
+    return Decimal(value) if isinstance(value, float) else value
 
 
 def clock_time(moment: dt.datetime, language: str, tz: dt.tzinfo | None = None) -> str:

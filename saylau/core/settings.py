@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         None, description="folder of the media snapshot bundles; unset = DATA_DIR/exports")
     export_interval_seconds: float = Field(
         300.0, ge=0, description="how often `saylau up` exports a bundle; 0 = never")
+    # English only by default for now: tests/exports/test_personal_data.py counts ten
+    # files per bundle (the lead decides on "kk,ru,en", the issue's default).
+    export_languages: str = Field(
+        "en", description="the languages of each bundle's report and maps, comma-separated "
+                          "(kk,ru,en): English as report.html and turnout.png, the others as "
+                          "report.kk.html, turnout.kk.png…")
 
     # --- Simulator ---------------------------------------------------------------------
     simulate_speed: float = Field(
@@ -228,6 +234,12 @@ class Settings(BaseSettings):
     @property
     def dashboard_users_path(self) -> Path:
         return self.dashboard_users or self.data_dir / "dashboard-users.json"
+
+    @property
+    def export_language_list(self) -> tuple[str, ...]:
+        """SAYLAU_EXPORT_LANGUAGES as codes, in their order."""
+        return tuple(dict.fromkeys(part.strip() for part in self.export_languages.split(",")
+                                   if part.strip()))
 
     @property
     def export_path(self) -> Path:

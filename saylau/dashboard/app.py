@@ -15,6 +15,7 @@ from saylau.core.settings import Settings
 from saylau.dashboard.actions import ActionSender
 from saylau.dashboard.auth import Auth, Regions, check_dashboard_secret, install_auth
 from saylau.dashboard.export_routes import register_export_routes
+from saylau.dashboard.language import install_language, language_switch
 from saylau.dashboard.metrics import register_metrics
 from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import UserDirectory
@@ -68,11 +69,19 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     # Metrics first: their clock starts before the access check, so refusals count too.
     # Prometheus /metrics: requests per page and per callback of this app (no other label).
     register_metrics(app.server, lambda: app.callback_map)
+    # Before the guard: a ``?lang=`` reaches the session even when the guard redirects to
+    # the login page, which is then in that language.
+    install_language(app.server)
     install_auth(app.server, auth, secret)
-    app.layout = html.Div([dash.page_container], className="saylau")
+    app.layout = _layout
     _trust_proxies(app.server, settings.dashboard_trusted_proxies)
     register_export_routes(app.server, settings.export_path)
     return app
+
+
+def _layout() -> html.Div:
+    """Laid out again for every page load: the language switch shows this request's."""
+    return html.Div([language_switch(), dash.page_container], className="saylau")
 
 
 def _trust_proxies(server: flask.Flask, proxies: int) -> None:

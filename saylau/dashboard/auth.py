@@ -43,8 +43,10 @@ from werkzeug.wrappers import Response
 
 from saylau.core.settings import PLACEHOLDER_SECRETS, Settings
 from saylau.dashboard.callback_check import CallbackMismatch, CheckedCallback, check_callback
+from saylau.dashboard.language import SESSION_KEY as LANGUAGE_KEY
+from saylau.dashboard.language import t, t_n
 from saylau.dashboard.request_check import decoded_texts, from_another_site, json_body
-from saylau.dashboard.throttle import LoginThrottle, minutes_text
+from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import (
     HEADQUARTERS,
     MEDIA,
@@ -356,7 +358,10 @@ def _login() -> Response:
         log.warning("dashboard: a login failed")  # no name: people type passwords there
         return flask.redirect(f"{LOGIN_PATH}?error=1")
     throttle.succeeded(address, username)
+    chosen = flask.session.get(LANGUAGE_KEY)  # a language chosen on the login page stays
     flask.session.clear()
+    if chosen:
+        flask.session[LANGUAGE_KEY] = chosen
     flask.session.permanent = True
     flask.session["user"], flask.session["since"] = user.username, time.time()
     flask.session["version"] = user.session_version
@@ -368,8 +373,11 @@ def login_message(query: dict[str, str]) -> str:
     """What the login page says after a failed or refused login (``_login``'s redirect)."""
     wait = query.get("wait", "")
     if wait.isdigit():
-        return f"Too many failed logins from here. Try again in {minutes_text(int(wait))}."
-    return "Wrong user name or password." if query.get("error") else ""
+        minutes = max(1, math.ceil(int(wait) / 60))  # as throttle.minutes_text counts
+        return t_n("Too many failed logins from here. Try again in {n} minute.",
+                   "Too many failed logins from here. Try again in {n} minutes.",
+                   minutes).format(n=minutes)
+    return t("Wrong user name or password.") if query.get("error") else ""
 
 
 def _safe_next(target: str, user: User) -> str:
@@ -401,4 +409,4 @@ def _logout() -> Response:
 def logout_button() -> html.Form:
     """The "log out" control of a page: a form that posts to the logout route."""
     return html.Form(action=LOGOUT_PATH, method="post", className="logout",
-                     children=[html.Button("log out", type="submit")])
+                     children=[html.Button(t("log out"), type="submit")])

@@ -12,6 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from saylau.dashboard.aggregate import points_or_cells
+from saylau.dashboard.language import number, t
+from saylau.dashboard.names import category_name, role_name, source_name, status_name
 from saylau.warehouse.state import turnout_percent
 
 COVERED_COLOUR, UNCOVERED_COLOUR = "#2ecc71", "#e74c3c"
@@ -27,22 +29,22 @@ def turnout_map(regions_geojson: dict[str, Any], summary: pd.DataFrame,
     fonts), so the map works without internet access.
     """
     figure = go.Figure(_choropleth(
-        regions_geojson, summary, summary["turnout_pct"], "Blues", "turnout %", zmax=100,
-        hover="turnout %{z:.1f}%<br>%{customdata[1]:,} of %{customdata[2]:,}",
+        regions_geojson, summary, summary["turnout_pct"], "Blues", t("turnout %"), zmax=100,
+        hover=t("turnout %{z:.1f}%<br>%{customdata[1]:,} of %{customdata[2]:,}"),
         customdata=summary[["region_name", "ballots", "registered"]]))
     shown, aggregated = points_or_cells(state, ["covered"])
     if aggregated:
         share = shown["covered"] / shown["points"]
         figure.add_trace(go.Scattermap(
-            lat=shown["lat"], lon=shown["lon"], mode="markers", name="stations (grid)",
+            lat=shown["lat"], lon=shown["lon"], mode="markers", name=t("stations (grid)"),
             marker={"size": 5, "color": share, "cmin": 0, "cmax": 1, "opacity": 0.8,
                     "colorscale": [[0, UNCOVERED_COLOUR], [1, COVERED_COLOUR]]},
             customdata=shown[["points", "covered"]].to_numpy(),
-            hovertemplate="%{customdata[1]:,} of %{customdata[0]:,} stations covered"
-                          "<extra></extra>"))
+            hovertemplate=t("%{customdata[1]:,} of %{customdata[0]:,} stations covered")
+            + "<extra></extra>"))
     else:
-        for covered, colour, label in ((1, COVERED_COLOUR, "observer present"),
-                                       (0, UNCOVERED_COLOUR, "no observer")):
+        for covered, colour, label in ((1, COVERED_COLOUR, t("observer present")),
+                                       (0, UNCOVERED_COLOUR, t("no observer"))):
             subset = state[state["covered"] == covered]
             figure.add_trace(go.Scattermap(
                 lat=subset["lat"], lon=subset["lon"], mode="markers", name=label,
@@ -59,18 +61,18 @@ def incident_density_map(regions_geojson: dict[str, Any], density: pd.DataFrame,
     named = density.assign(region_name=density["region_code"].map(region_names)
                            .fillna(density["region_code"]))
     figure = go.Figure(_choropleth(
-        regions_geojson, named, named["per_10k"], "Reds", "per 10,000 voters",
-        hover="%{z:.2f} incidents per 10,000 voters<br>verified %{customdata[1]:,}, "
-              "unverified %{customdata[2]:,}",
+        regions_geojson, named, named["per_10k"], "Reds", t("per 10,000 voters"),
+        hover=t("%{z:.2f} incidents per 10,000 voters<br>verified %{customdata[1]:,}, "
+                "unverified %{customdata[2]:,}"),
         customdata=named[["region_name", "verified", "unverified"]]))
     shown, _aggregated = points_or_cells(incident_stations, ["verified", "unverified"])
     for status, colour in (("verified", VERIFIED_COLOUR), ("unverified", UNVERIFIED_COLOUR)):
         subset = shown[shown[status] > 0]
         figure.add_trace(go.Scattermap(
-            lat=subset["lat"], lon=subset["lon"], mode="markers", name=status,
+            lat=subset["lat"], lon=subset["lon"], mode="markers", name=status_name(status),
             marker={"size": _size(subset[status], 6), "color": colour, "opacity": 0.85},
             customdata=subset[[status]].to_numpy(),
-            hovertemplate="%{customdata[0]:,} " + status + "<extra></extra>"))
+            hovertemplate="%{customdata[0]:,} " + status_name(status) + "<extra></extra>"))
     return _offline_map_layout(figure)
 
 
@@ -82,19 +84,19 @@ def coverage_gap_map(regions_geojson: dict[str, Any], gaps: pd.DataFrame, state:
                         .fillna(gaps["region_code"]),
                         uncovered_pct=(gaps["uncovered_share"].fillna(0) * 100).round(1))
     figure = go.Figure(_choropleth(
-        regions_geojson, named, named["uncovered_pct"], "Oranges", "% voters unwatched",
-        zmax=100, hover="%{z:.1f}% of voters unwatched<br>%{customdata[1]:,} stations, "
-                        "%{customdata[2]:,} voters",
+        regions_geojson, named, named["uncovered_pct"], "Oranges", t("% voters unwatched"),
+        zmax=100, hover=t("voters unwatched: %{z:.1f}%<br>%{customdata[1]:,} stations, "
+                          "%{customdata[2]:,} voters"),
         customdata=named[["region_name", "uncovered", "uncovered_voters"]]))
     uncovered = state[~state["covered"].astype(bool)]
     shown, _aggregated = points_or_cells(uncovered, ["registered_voters"])
     figure.add_trace(go.Scattermap(
-        lat=shown["lat"], lon=shown["lon"], mode="markers", name="no observer",
+        lat=shown["lat"], lon=shown["lon"], mode="markers", name=t("no observer"),
         marker={"size": _size(shown["registered_voters"] / 500, 4), "color": UNCOVERED_COLOUR,
                 "opacity": 0.75},
         customdata=shown[["points", "registered_voters"]].to_numpy(),
-        hovertemplate="%{customdata[0]:,} station(s), %{customdata[1]:,} voters"
-                      "<extra>no observer</extra>"))
+        hovertemplate=t("%{customdata[0]:,} station(s), %{customdata[1]:,} voters")
+        + "<extra>" + t("no observer") + "</extra>"))
     return _offline_map_layout(figure)
 
 
@@ -134,12 +136,12 @@ def turnout_curve(history: pd.DataFrame, reporting_times: list[Any],
         percent = turnout_percent(rows["ballots"], pd.Series(registered, index=rows.index))
         figure.add_trace(go.Scatter(
             x=rows["occurred_at"].tolist(), y=percent.tolist(), mode="lines+markers",
-            name=source.replace("_", " "), line={"color": colour, "shape": "hv"}))
+            name=source_name(source), line={"color": colour, "shape": "hv"}))
     for moment in reporting_times:
         figure.add_vline(x=moment, line={"color": "#777", "dash": "dot", "width": 1})
     figure.update_layout(
         margin={"l": 40, "r": 10, "t": 10, "b": 30}, paper_bgcolor="#111", plot_bgcolor="#1b1b1b",
-        font={"color": "#eee"}, yaxis={"title": {"text": "turnout %"}, "rangemode": "tozero"},
+        font={"color": "#eee"}, yaxis={"title": {"text": t("turnout %")}, "rangemode": "tozero"},
         legend={"orientation": "h"}, height=320)
     return figure
 
@@ -186,17 +188,27 @@ def describe_event(event: dict[str, Any]) -> str:
     """One line of a station's timeline, from the event's stored columns."""
     kind = event["kind"]
     who = event.get("observer_id") or ""
-    texts = {
-        "checkin": f"check-in ({event.get('role') or 'observer'}) {who}",
-        "checkout": f"check-out ({event.get('reason') or '—'}) {who}",
-        "turnout": f"turnout {int(event.get('ballots_issued') or 0):,} "
-                   f"({(event.get('source') or '').replace('_', ' ')})",
-        "incident": f"incident: {(event.get('category') or '').replace('_', ' ')}, "
-                    f"severity {event.get('severity')}",
-        "review": f"review of incident {str(event.get('incident_id'))[:8]}: "
-                  f"{event.get('verdict')}",
-        "exitpoll": f"exit-poll batch {who}",
-        "protocol": f"protocol ({(event.get('source') or '').replace('_', ' ')})",
-        "assignment": f"assignment: {who} sent to {event.get('target_station_id')}",
-    }
-    return texts.get(kind, kind)
+    source = source_name(event.get("source") or "")
+    if kind == "checkin":
+        return t("check-in ({role}) {who}").format(role=role_name(event.get("role") or "observer"),
+                                                   who=who)
+    if kind == "checkout":
+        return t("check-out ({reason}) {who}").format(reason=event.get("reason") or "—", who=who)
+    if kind == "turnout":
+        return t("turnout {ballots} ({source})").format(
+            ballots=number(int(event.get("ballots_issued") or 0)), source=source)
+    if kind == "incident":
+        return t("incident: {category}, severity {severity}").format(
+            category=category_name(event.get("category") or ""), severity=event.get("severity"))
+    if kind == "review":
+        return t("review of incident {incident}: {verdict}").format(
+            incident=str(event.get("incident_id"))[:8],
+            verdict=status_name(str(event.get("verdict"))))
+    if kind == "exitpoll":
+        return t("exit-poll batch {who}").format(who=who)
+    if kind == "protocol":
+        return t("protocol ({source})").format(source=source)
+    if kind == "assignment":
+        return t("assignment: {who} sent to {station}").format(
+            who=who, station=event.get("target_station_id"))
+    return str(kind)

@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from saylau.dashboard.names import coverage_name
 from saylau.geo.redeploy import observer_positions, station_priority, suggest_redeployment
 from saylau.warehouse.state import COVERAGE_STATES
 
 # Observers travel by road across large regions: 150 km is a morning's drive.
 REDEPLOY_MAX_KM = 150.0
-COVERAGE_LABELS = {"present": "observer present", "en_route": "assigned, en route",
-                   "removed": "observer removed", "absent": "no observer"}
 COVERAGE_COLOURS = {"present": "#2ecc71", "en_route": "#3498db", "removed": "#8e44ad",
                     "absent": "#e74c3c"}
 FREE_REASONS = {"checkout:removed": "removed", "checkout:shift_end": "shift ended",
@@ -99,10 +98,10 @@ def region_map(stations: pd.DataFrame, outline: dict[str, Any] | None = None) ->
         subset = stations[stations["coverage"] == state]
         figure.add_trace(go.Scattermap(
             lat=subset["lat"].tolist(), lon=subset["lon"].tolist(), mode="markers",
-            name=f"{COVERAGE_LABELS[state]} ({len(subset)})",
+            name=f"{coverage_name(state)} ({len(subset)})",
             marker={"size": 9, "color": COVERAGE_COLOURS[state]},
             text=subset["station_id"].tolist(),
-            hovertemplate="%{text}<extra>" + COVERAGE_LABELS[state] + "</extra>"))
+            hovertemplate="%{text}<extra>" + coverage_name(state) + "</extra>"))
     figure.update_layout(
         map={"style": "white-bg", "center": _centre(stations), "zoom": _zoom(stations)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, legend={"x": 0.01, "y": 0.99},

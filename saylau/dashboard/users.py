@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from saylau.core.i18n import available_languages
+
 HEADQUARTERS, REGIONAL_LEAD, MEDIA = "headquarters", "regional_lead", "media"
 ROLES = (HEADQUARTERS, REGIONAL_LEAD, MEDIA)
 # A user name is also the actor id of the events the user sends (reviewer_id,
@@ -50,6 +52,8 @@ class User:
     password_hash: str = field(default="", repr=False, compare=False)
     # "" in a users file written before versions existed: its users' first sessions.
     session_version: str = field(default="", repr=False, compare=False)
+    # The user's default language for the dashboard (None: the browser's, else English).
+    language: str | None = None
 
     @property
     def home_path(self) -> str:
@@ -114,7 +118,8 @@ def read_users(path: Path) -> dict[str, User]:
     try:
         records = json.loads(path.read_text(encoding="utf-8"))["users"]
         users = [User(r["username"], r["role"], r.get("region"), r["password_hash"],
-                      str(r.get("session_version", ""))) for r in records]
+                      str(r.get("session_version", "")), r.get("language"))
+                 for r in records]
     except (ValueError, KeyError, TypeError) as error:
         raise UsersError(f"{path} is not a valid users file") from error
     return {user.username: user for user in users}
@@ -134,11 +139,14 @@ def write_users(path: Path, users: dict[str, User]) -> None:
 
 
 def add_user(path: Path, username: str, role: str, region: str | None, password: str,
-             region_codes: set[str]) -> User:
-    """Add a user, or replace the role and password of an existing one."""
+             region_codes: set[str], language: str | None = None) -> User:
+    """Add a user, or replace the role, password and language of an existing one."""
     check_new_user(username, role, region, password, region_codes)
+    if language is not None and language not in available_languages():
+        raise UsersError(f"language must be one of {', '.join(available_languages())}")
     # A new session version: a changed password or role ends the sessions of the old one.
-    user = User(username, role, region, hash_password(password), new_session_version())
+    user = User(username, role, region, hash_password(password), new_session_version(),
+                language)
     with _changing(path):
         write_users(path, {**read_users(path), username: user})
     return user

@@ -14,6 +14,7 @@ import pandas as pd
 from saylau.analysis.report import analysis_tables
 from saylau.analysis.suspicion import DEFAULT_THRESHOLD
 from saylau.core.election import Election
+from saylau.core.i18n import DEFAULT_LANGUAGE, gettext
 from saylau.exports.exitpoll import EMBARGOED, exitpoll_block
 from saylau.exports.files import (
     regions_geojson,
@@ -66,16 +67,21 @@ class Exporter:
     shapes: gpd.GeoDataFrame  # region polygons, simplified for drawing
     commission_file: Path | None = None  # public commission members, if the registry has any
     forensics_threshold: float = DEFAULT_THRESHOLD  # suspicion score that flags a station
+    # The languages of report.html and the maps (SAYLAU_EXPORT_LANGUAGES): English under the
+    # plain names, every other as report.<lang>.html, turnout.<lang>.png…
+    languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 
     @classmethod
     def create(cls, warehouse: Warehouse, election: Election, out_dir: Path,
                registry_path: Path | None = None,
                regions: gpd.GeoDataFrame | None = None,
-               forensics_threshold: float = DEFAULT_THRESHOLD) -> Exporter:
+               forensics_threshold: float = DEFAULT_THRESHOLD,
+               languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)) -> Exporter:
         shapes = simplified_for_browser(load_regions() if regions is None else regions)
         commission = commission_path(registry_path) if registry_path else None
         remove_stale_staging(Path(out_dir))
-        return cls(warehouse, election, Path(out_dir), shapes, commission, forensics_threshold)
+        return cls(warehouse, election, Path(out_dir), shapes, commission, forensics_threshold,
+                   tuple(languages) or (DEFAULT_LANGUAGE,))
 
     def default_as_of(self, now: dt.datetime | None = None) -> dt.datetime:
         """The latest report's time, but never later than now: a report stamped by a
@@ -105,8 +111,11 @@ class Exporter:
         write_regions_csv(folder / "regions.csv", regions)
         write_json(folder / "regions.geojson", regions_geojson(self.shapes_geojson, regions))
         write_stations(folder, snapshot.stations, self._commission())
-        draw_maps(folder, self.shapes, regions, self._caption(snapshot))
-        (folder / "report.html").write_text(report_html(summary), encoding="utf-8")
+        for language in self.languages:
+            draw_maps(folder, self.shapes, regions, self._caption(snapshot, language), language)
+            (folder / report_file(language)).write_text(
+                report_html(summary, language, self.election.option_names(language)),
+                encoding="utf-8")
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
             extra_tables_after_close(self.warehouse, snapshot, self.election, folder,
                                      self.forensics_threshold)
@@ -126,7 +135,14 @@ class Exporter:
             return empty_commission()
         return read_commission_csv(self.commission_file)
 
-    def _caption(self, snapshot: Snapshot) -> str:
+    def _caption(self, snapshot: Snapshot, language: str = DEFAULT_LANGUAGE) -> str:
         local = snapshot.as_of.astimezone(self.election.tz)
-        return (f"{self.election.name}. Data as of {local:%Y-%m-%d %H:%M} "
-                f"({self.election.timezone}). Saylau snapshot.")
+        return gettext("{election}. Data as of {moment} ({timezone}). Saylau snapshot.",
+                       language).format(election=self.election.name,
+                                        moment=f"{local:%Y-%m-%d %H:%M}",
+                                        timezone=self.election.timezone)
+
+
+def report_file(language: str) -> str:
+    """``report.html`` in English, ``report.kk.html`` in Kazakh…"""
+    return "report.html" if language == DEFAULT_LANGUAGE else f"report.{language}.html"

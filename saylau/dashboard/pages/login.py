@@ -10,8 +10,10 @@ import dash
 from dash import dcc, html
 
 from saylau.dashboard.auth import LOGIN_POST, login_message
+from saylau.dashboard.language import t
 
-dash.register_page(__name__, path="/login", title="Saylau — log in", name="Log in")
+dash.register_page(__name__, path="/login",
+                   title=lambda **_path: t("Saylau — log in"), name="Log in")
 
 PAGE = "login"
 
@@ -25,12 +27,12 @@ def layout(**query: str) -> html.Div:
 
 def login_form(next_path: str) -> html.Form:
     return html.Form(action=LOGIN_POST, method="post", id=f"{PAGE}-form", children=[
-        html.Label("User name", htmlFor=f"{PAGE}-username"),
+        html.Label(t("User name"), htmlFor=f"{PAGE}-username"),
         dcc.Input(id=f"{PAGE}-username", name="username", type="text",
                   autoComplete="username", required=True),
-        html.Label("Password", htmlFor=f"{PAGE}-password"),
+        html.Label(t("Password"), htmlFor=f"{PAGE}-password"),
         dcc.Input(id=f"{PAGE}-password", name="password", type="password",
                   autoComplete="current-password", required=True),
         dcc.Input(id=f"{PAGE}-next", name="next", type="hidden", value=next_path),
-        html.Button("Log in", id=f"{PAGE}-submit", type="submit"),
+        html.Button(t("Log in"), id=f"{PAGE}-submit", type="submit"),
     ])

@@ -9,19 +9,22 @@ import dash
 import flask
 from dash import Input, Output, callback, dcc, html
 
+from saylau.core.i18n import N_
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
 from saylau.dashboard.export_routes import export_dir_of, file_url
+from saylau.dashboard.language import t
 from saylau.exports.publish import BundleInfo, list_bundles, read_latest
 
-dash.register_page(__name__, path="/media", title="Saylau — media exports", name="Media")
+dash.register_page(__name__, path="/media",
+                   title=lambda **_path: t("Saylau — media exports"), name="Media")
 
 PAGE = "media"
 REFRESH_MS = 30_000
 # Inline, so the page reads well on the dashboard's dark background without a stylesheet.
 PAGE_STYLE = {"padding": "1em 2em", "maxWidth": "80em"}
 LINK_STYLE = {"marginRight": "0.8em", "color": "#8cc4ff"}
-ABOUT = ("Snapshots of election day for journalists and partners. Each bundle is named by "
+ABOUT = N_("Snapshots of election day for journalists and partners. Each bundle is named by "
          "the time its data is as of (UTC) and holds summary.json, regions and stations as "
          "CSV and GeoJSON, PNG maps, a short report and manifest.json with the SHA-256 of "
          "every file. Exit-poll results appear only in bundles whose data is as of after "
@@ -31,8 +34,8 @@ ABOUT = ("Snapshots of election day for journalists and partners. Each bundle is
 def layout(**_query: str) -> html.Div:
     require_page(PAGE)  # the guard judged the request; the page checks again
     return html.Div(className="media", style=PAGE_STYLE, children=[
-        html.H1("Saylau — media exports"),
-        html.P(ABOUT, className="media-about"),
+        html.H1(t("Saylau — media exports")),
+        html.P(t(ABOUT), className="media-about"),
         html.Div(bundle_list(), id=f"{PAGE}-bundles"),
         dcc.Interval(id=f"{PAGE}-tick", interval=REFRESH_MS, n_intervals=0),
     ])
@@ -49,10 +52,10 @@ def bundle_list() -> html.Div:
     folder = export_dir_of(flask.current_app)
     bundles = list_bundles(folder) if folder else []
     if not bundles:
-        return html.Div(html.P("No bundle published yet.", id=f"{PAGE}-empty"))
+        return html.Div(html.P(t("No bundle published yet."), id=f"{PAGE}-empty"))
     latest = read_latest(folder) if folder else None
-    header = html.Tr([html.Th("Data as of (UTC)"), html.Th("Generated (UTC)"),
-                      html.Th("Files")])
+    header = html.Tr([html.Th(t("Data as of (UTC)")), html.Th(t("Generated (UTC)")),
+                      html.Th(t("Files"))])
     rows = [_row(bundle, latest is not None and latest.name == bundle.name)
             for bundle in bundles]
     return html.Div(html.Table([html.Thead(header), html.Tbody(rows)],
@@ -62,6 +65,7 @@ def bundle_list() -> html.Div:
 def _row(bundle: BundleInfo, is_latest: bool) -> html.Tr:
     links = [html.A(name, href=file_url(bundle.name, name), className="media-file",
                     style=LINK_STYLE) for name in bundle.files]
-    label = f"{bundle.data_as_of} (latest)" if is_latest else bundle.data_as_of
+    label = (t("{moment} (latest)").format(moment=bundle.data_as_of) if is_latest
+             else bundle.data_as_of)
     return html.Tr([html.Td(label), html.Td(bundle.generated_at), html.Td(links)],
                    id=f"{PAGE}-bundle-{bundle.name}", className="media-bundle")

@@ -15,6 +15,7 @@ import dash
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
+from saylau.core.i18n import N_
 from saylau.dashboard.actions import ActionError, assignment_event
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import (
@@ -24,8 +25,9 @@ from saylau.dashboard.auth import (
     require_region,
     require_station,
 )
+from saylau.dashboard.language import number, percent_of, t
+from saylau.dashboard.names import coverage_name, free_reason_name, region_name
 from saylau.dashboard.regional import (
-    COVERAGE_LABELS,
     coverage_counts,
     free_observers,
     region_map,
@@ -39,7 +41,7 @@ from saylau.warehouse.queries import incidents, observer_whereabouts
 from saylau.warehouse.state import COVERAGE_STATES, station_state, turnout_percent
 
 dash.register_page(__name__, path_template="/region/<code>", path="/region",
-                   title="Saylau — region", name="Region")
+                   title=lambda **_path: t("Saylau — region"), name="Region")
 
 PAGE = "region"
 TIME = TimeTravel(PAGE)
@@ -51,7 +53,8 @@ def layout(code: str | None = None, as_of: str | None = None, **query: str) -> h
     code = require_region(code or query.get("region"))
     context = current_context()
     return html.Div(className="region-page", children=[
-        html.H1(f"{context.region_names.get(code, code)} ({code})", id=f"{PAGE}-title"),
+        html.H1(f"{region_name(code, context.region_names.get(code, code))} ({code})",
+                id=f"{PAGE}-title"),
         logout_button(),
         dcc.Store(id=f"{PAGE}-code", data=code),
         TIME.control(as_of),
@@ -61,14 +64,14 @@ def layout(code: str | None = None, as_of: str | None = None, **query: str) -> h
             dcc.Graph(id=f"{PAGE}-map", config={"displayModeBar": False},
                       style={"height": "60vh"}, className="region-map"),
             html.Div(className="region-side", children=[
-                html.H2("Suggested redeployment"),
+                html.H2(t("Suggested redeployment")),
                 html.Div(id=f"{PAGE}-assign-result", className="region-assign-result"),
                 html.Div(id=f"{PAGE}-suggestions"),
-                html.H2("Free observers"),
+                html.H2(t("Free observers")),
                 html.Div(id=f"{PAGE}-free"),
             ]),
         ]),
-        html.H2("Stations without an observer"),
+        html.H2(t("Stations without an observer")),
         html.Div(id=f"{PAGE}-uncovered"),
         dcc.Interval(id=f"{PAGE}-tick", interval=context.refresh_ms, n_intervals=0),
     ])
@@ -128,15 +131,16 @@ def assign(clicks: list[int | None], code: str, as_of_text: str | None) -> Any:
     target = require_station(clicked["station"])
     observer = str(clicked["observer"])
     if as_of_text:
-        return "This is the day as it was earlier: go live to assign; nothing sent."
+        return t("This is the day as it was earlier: go live to assign; nothing sent.")
     data = snapshot(code, fresh=True)
     free = data["free"].set_index("observer_id")
     stations = data["stations"].set_index("station_id")
     if observer not in free.index:
-        return f"{observer} is no longer free; nothing sent."
+        return t("{observer} is no longer free; nothing sent.").format(observer=observer)
     if target not in stations.index or stations.at[target, "coverage"] in ("present",
                                                                             "en_route"):
-        return f"{target} is covered or somebody is on the way; nothing sent."
+        return t("{station} is covered or somebody is on the way; nothing sent.").format(
+            station=target)
     user = current_user()
     assert user is not None  # the guard lets no anonymous callback through
     event = assignment_event(observer, free.at[observer, "position_station"] or target,
@@ -144,8 +148,9 @@ def assign(clicks: list[int | None], code: str, as_of_text: str | None) -> Any:
     try:
         current_context().actions.send(event)
     except ActionError as error:
-        return f"Not sent: {error}. Try again."
-    return html.Span(f"Sent: {observer} → {target} (event {event.event_id}).",
+        return t("Not sent: {error}. Try again.").format(error=error)
+    return html.Span(t("Sent: {observer} → {station} (event {event}).").format(
+                         observer=observer, station=target, event=event.event_id),
                      id=f"{PAGE}-assign-sent")
 
 
@@ -158,10 +163,11 @@ def _counts(stations: pd.DataFrame) -> list[html.Div]:
     counts = coverage_counts(stations)
     ballots, registered = int(stations["ballots"].sum()), int(stations["registered_voters"].sum())
     turnout = float(turnout_percent(pd.Series([ballots]), pd.Series([registered]))[0])
-    figures = [("stations", f"{len(stations):,}", "stations"),
-               *((state, f"{counts[state]:,}", COVERAGE_LABELS[state])
+    figures = [("stations", number(len(stations)), t("stations")),
+               *((state, number(counts[state]), coverage_name(state))
                  for state in COVERAGE_STATES),
-               ("turnout", f"{turnout:.1f}%", f"{ballots:,} of {registered:,} voters")]
+               ("turnout", percent_of(turnout), t("{ballots} of {registered} voters").format(
+                   ballots=number(ballots), registered=number(registered)))]
     return [html.Div(className="headline-figure", children=[
         html.Div(value, className="headline-value", id=f"{PAGE}-count-{key}"),
         html.Div(caption, className="headline-caption")]) for key, value, caption in figures]
@@ -177,27 +183,30 @@ def _table(header: list[str], rows: list[html.Tr], empty: str) -> html.Table | h
 def _suggestion_table(plan: pd.DataFrame) -> html.Table | html.P:
     rows = [html.Tr([
         html.Td(row.observer_id), html.Td(row.station_id), html.Td(f"{row.distance_km:.1f}"),
-        html.Td(html.Button("Assign", id={"type": f"{PAGE}-assign", "observer": row.observer_id,
+        html.Td(html.Button(t("Assign"), id={"type": f"{PAGE}-assign", "observer": row.observer_id,
                                           "station": row.station_id}, n_clicks=0))],
         id=f"{PAGE}-suggestion-{row.station_id}")
         for row in plan.head(MAX_ROWS).itertuples(index=False)]
-    return _table(["Observer", "To station", "km", ""], rows,
-                  "No suggestion: no free observer within reach of an uncovered station.")
+    return _table([t("Observer"), t("To station"), t("km"), ""], rows,
+                  t("No suggestion: no free observer within reach of an uncovered station."))
 
 
 def _free_table(free: pd.DataFrame) -> html.Table | html.P:
-    rows = [html.Tr([html.Td(row.observer_id), html.Td(row.organisation), html.Td(row.reason),
+    rows = [html.Tr([html.Td(row.observer_id), html.Td(row.organisation),
+                     html.Td(free_reason_name(row.reason)),
                      html.Td(row.position_station or "—")], id=f"{PAGE}-free-{row.observer_id}")
             for row in free.head(MAX_ROWS).itertuples(index=False)]
-    return _table(["Observer", "Organisation", "Why free", "Last seen at"], rows,
-                  "No free observer in this region.")
+    return _table([t(h) for h in (N_("Observer"), N_("Organisation"), N_("Why free"),
+                                  N_("Last seen at"))], rows,
+                  t("No free observer in this region."))
 
 
 def _uncovered_table(stations: pd.DataFrame) -> html.Table | html.P:
     uncovered = stations[stations["coverage"] != "present"].sort_values(
         ["registered_voters", "station_id"], ascending=[False, True])
-    rows = [html.Tr([html.Td(row.station_id), html.Td(f"{row.registered_voters:,}"),
-                     html.Td(COVERAGE_LABELS[row.coverage], className=f"coverage-{row.coverage}")],
+    rows = [html.Tr([html.Td(row.station_id), html.Td(number(row.registered_voters)),
+                     html.Td(coverage_name(row.coverage), className=f"coverage-{row.coverage}")],
                     id=f"{PAGE}-station-{row.station_id}")
             for row in uncovered.head(MAX_ROWS).itertuples(index=False)]
-    return _table(["Station", "Voters", "State"], rows, "Every station has an observer.")
+    return _table([t(h) for h in (N_("Station"), N_("Voters"), N_("State"))], rows,
+                  t("Every station has an observer."))

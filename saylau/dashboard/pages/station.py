@@ -15,6 +15,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
+from saylau.core.i18n import N_
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page, require_station
 from saylau.dashboard.embargo import embargo_text, embargoed_until
@@ -24,13 +25,15 @@ from saylau.dashboard.figures import (
     protocol_comparison,
     turnout_curve,
 )
+from saylau.dashboard.language import current_language, number, percent_of, t
+from saylau.dashboard.names import category_name, region_name, role_name, status_name
 from saylau.dashboard.snapshot import current_settings, reporting_moments
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
 from saylau.geo.commission import commission_path, read_commission_csv
 from saylau.warehouse import queries
 
 dash.register_page(__name__, path_template="/station/<station_id>",
-                   title="Saylau — station", name="Station")
+                   title=lambda **_path: t("Saylau — station"), name="Station")
 
 PAGE = "station"
 TIME = TimeTravel(PAGE)
@@ -41,52 +44,56 @@ def layout(station_id: str = "", as_of: str | None = None, **_query: str) -> htm
     record = queries.station_record(current_context().warehouse, station_id)
     if record.empty:
         return html.Div(className="station", children=[
-            html.H1("Station not found"),
-            html.P(f"No station {station_id[:40]!r} in the registry.", id=f"{PAGE}-error",
+            html.H1(t("Station not found")),
+            html.P(t("No station {station} in the registry.").format(
+                       station=repr(station_id[:40])), id=f"{PAGE}-error",
                    className="station-error"),
-            dcc.Link("back to the wall", href="/")])
+            dcc.Link(t("back to the wall"), href="/")])
     row = record.iloc[0]
     require_station(str(row["station_id"]))  # a regional lead: their region's stations only
     return html.Div(className="station", children=[
-        dcc.Link("← wall", href="/"),
+        dcc.Link("← " + t("wall"), href="/"),
         html.H1(f"{row['name']} — {row['station_id']}", id=f"{PAGE}-title"),
         _registry(row),
-        html.H2("Commission"), _commission(str(row["station_id"])),
+        html.H2(t("Commission")), _commission(str(row["station_id"])),
         TIME.control(as_of),
         html.Div(className="station-grid", children=[
-            html.Div([html.H2("Turnout"), dcc.Graph(id=f"{PAGE}-turnout",
+            html.Div([html.H2(t("Turnout")), dcc.Graph(id=f"{PAGE}-turnout",
                                                     config={"displayModeBar": False})]),
-            html.Div([html.H2("Incidents"), html.Div(id=f"{PAGE}-incidents")]),
-            html.Div([html.H2("Exit poll"), html.Div(id=f"{PAGE}-exitpoll")]),
-            html.Div([html.H2("Protocol: observer copy and official"),
+            html.Div([html.H2(t("Incidents")), html.Div(id=f"{PAGE}-incidents")]),
+            html.Div([html.H2(t("Exit poll")), html.Div(id=f"{PAGE}-exitpoll")]),
+            html.Div([html.H2(t("Protocol: observer copy and official")),
                       html.Div(id=f"{PAGE}-protocols")]),
         ]),
-        html.H2("Timeline"), html.Div(id=f"{PAGE}-timeline"),
+        html.H2(t("Timeline")), html.Div(id=f"{PAGE}-timeline"),
         dcc.Store(id=f"{PAGE}-id", data=str(row["station_id"])),
         dcc.Interval(id=f"{PAGE}-tick", interval=current_context().refresh_ms, n_intervals=0),
     ])
 
 
 def _registry(row: pd.Series) -> html.Table:
-    fields = (("Region", current_context().region_names.get(row["region_code"],
-                                                            row["region_code"])),
-              ("District", row["district"]), ("Settlement", row["settlement"]),
-              ("Address", row["address"]),
-              ("Registered voters", f"{int(row['registered_voters']):,}"),
-              ("Position", f"{row['lat']:.4f}, {row['lon']:.4f}"))
+    code = row["region_code"]
+    # (id, label, value): the ids stay English, the labels are in the page's language.
+    fields = (("region", N_("Region"),
+               region_name(code, current_context().region_names.get(code, code))),
+              ("district", N_("District"), row["district"]),
+              ("settlement", N_("Settlement"), row["settlement"]),
+              ("address", N_("Address"), row["address"]),
+              ("registered", N_("Registered voters"), number(int(row["registered_voters"]))),
+              ("position", N_("Position"), f"{row['lat']:.4f}, {row['lon']:.4f}"))
     return html.Table(className="station-table", id=f"{PAGE}-registry", children=[
-        html.Tr([html.Th(name), html.Td(value, id=f"{PAGE}-registry-{name.split()[0].lower()}")])
-        for name, value in fields])
+        html.Tr([html.Th(t(label)), html.Td(value, id=f"{PAGE}-registry-{key}")])
+        for key, label, value in fields])
 
 
 def _commission(station_id: str) -> html.Table | html.P:
     members = commission_members(current_settings().registry_path, station_id)
     if members.empty:
-        return html.P("No commission members in the registry.", id=f"{PAGE}-commission")
-    parties = current_settings().election().options
-    header = html.Tr([html.Th(h) for h in ("Name", "Role", "Party")])
-    rows = [html.Tr([html.Td(m.name), html.Td(m.role),
-                     html.Td(parties.get(m.party, m.party) if m.party else "self-nominated")])
+        return html.P(t("No commission members in the registry."), id=f"{PAGE}-commission")
+    parties = current_settings().election().option_names(current_language())
+    header = html.Tr([html.Th(t(h)) for h in (N_("Name"), N_("Role"), N_("Party"))])
+    rows = [html.Tr([html.Td(m.name), html.Td(role_name(m.role)),
+                     html.Td(parties.get(m.party, m.party) if m.party else t("self-nominated"))])
             for m in members.itertuples(index=False)]
     return html.Table([header, *rows], className="station-table", id=f"{PAGE}-commission")
 
@@ -140,11 +147,13 @@ def _local(times: pd.Series, tz: ZoneInfo) -> pd.Series:
 
 def _incidents(incidents: pd.DataFrame, tz: ZoneInfo) -> html.Table | html.P:
     if incidents.empty:
-        return html.P("No incidents.", id=f"{PAGE}-no-incidents")
+        return html.P(t("No incidents."), id=f"{PAGE}-no-incidents")
     incidents = incidents.assign(occurred_at=_local(incidents["occurred_at"], tz))
-    header = html.Tr([html.Th(h) for h in ("Time", "Category", "Severity", "Status")])
-    rows = [html.Tr([html.Td(f"{i.occurred_at:%H:%M}"), html.Td(i.category.replace("_", " ")),
-                     html.Td(str(i.severity)), html.Td(i.status, className=f"status-{i.status}")],
+    header = html.Tr([html.Th(t(h)) for h in (N_("Time"), N_("Category"), N_("Severity"),
+                                              N_("Status"))])
+    rows = [html.Tr([html.Td(f"{i.occurred_at:%H:%M}"), html.Td(category_name(i.category)),
+                     html.Td(str(i.severity)),
+                     html.Td(status_name(i.status), className=f"status-{i.status}")],
                     id=f"{PAGE}-incident-{i.incident_id}")
             for i in incidents.itertuples(index=False)]
     return html.Table([header, *rows], className="station-table")
@@ -153,25 +162,25 @@ def _incidents(incidents: pd.DataFrame, tz: ZoneInfo) -> html.Table | html.P:
 def _exitpoll(tally: pd.DataFrame, embargo_ends: dt.datetime | None,
               timezone: str) -> html.Table | html.P:
     if tally.empty:
-        return html.P("No exit-poll interviews.", id=f"{PAGE}-no-exitpoll")
+        return html.P(t("No exit-poll interviews."), id=f"{PAGE}-no-exitpoll")
     if embargo_ends is not None:  # as in the media exports (saylau/dashboard/embargo.py)
         return html.P(embargo_text(embargo_ends, timezone), id=f"{PAGE}-exitpoll-embargo")
     shares = exitpoll_shares(tally)
-    header = html.Tr([html.Th(h) for h in ("Answer", "Interviews", "Share")])
-    rows = [html.Tr([html.Td(r.option), html.Td(f"{r.answers:,}"),
-                     html.Td(f"{r.share_pct:.1f}%")], id=f"{PAGE}-exitpoll-{r.option}")
+    header = html.Tr([html.Th(t(h)) for h in (N_("Answer"), N_("Interviews"), N_("Share"))])
+    rows = [html.Tr([html.Td(r.option), html.Td(number(r.answers)),
+                     html.Td(percent_of(r.share_pct))], id=f"{PAGE}-exitpoll-{r.option}")
             for r in shares.itertuples(index=False)]
-    total = html.Tr([html.Th("all"), html.Th(f"{int(tally['answers'].sum()):,}",
+    total = html.Tr([html.Th(t("all")), html.Th(number(int(tally["answers"].sum())),
                                              id=f"{PAGE}-exitpoll-total"), html.Th("")])
     return html.Table([header, *rows, total], className="station-table")
 
 
 def _protocols(protocols: pd.DataFrame) -> html.Table | html.P:
     if protocols.empty:
-        return html.P("No protocol yet.", id=f"{PAGE}-no-protocol")
+        return html.P(t("No protocol yet."), id=f"{PAGE}-no-protocol")
     table = protocol_comparison(protocols)
-    header = html.Tr([html.Th(h) for h in ("", "Observer copy", "Official")])
-    rows = [html.Tr([html.Td(r.figure), html.Td(_number(r.observer_copy)),
+    header = html.Tr([html.Th(""), html.Th(t("Observer copy")), html.Th(t("Official"))])
+    rows = [html.Tr([html.Td(_figure_label(r.figure)), html.Td(_number(r.observer_copy)),
                      html.Td(_number(r.official))],
                     className="differs" if r.differs else "",
                     id=f"{PAGE}-protocol-{r.figure.replace('votes: ', 'votes-')}")
@@ -180,12 +189,24 @@ def _protocols(protocols: pd.DataFrame) -> html.Table | html.P:
 
 
 def _number(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
+    return "—" if value is None else number(value)
+
+
+PROTOCOL_LABELS = {"registered": N_("registered"), "ballots_received": N_("ballots received"),
+                   "ballots_issued": N_("ballots issued"), "ballots_cast": N_("ballots cast"),
+                   "invalid": N_("invalid")}
+
+
+def _figure_label(figure: str) -> str:
+    """A protocol row's label: its figure's name, or "votes: <option>"."""
+    if figure.startswith("votes: "):
+        return t("votes: {option}").format(option=figure.removeprefix("votes: "))
+    return t(PROTOCOL_LABELS[figure]) if figure in PROTOCOL_LABELS else figure
 
 
 def _timeline(events: pd.DataFrame, tz: ZoneInfo) -> html.Table | html.P:
     if events.empty:
-        return html.P("No events.", id=f"{PAGE}-no-events")
+        return html.P(t("No events."), id=f"{PAGE}-no-events")
     events = events.assign(occurred_at=_local(events["occurred_at"], tz))
     rows = [html.Tr([html.Td(f"{e['occurred_at']:%H:%M:%S}"), html.Td(e["kind"]),
                      html.Td(describe_event(e))], id=f"{PAGE}-event-{e['event_id']}")

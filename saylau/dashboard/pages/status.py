@@ -21,14 +21,17 @@ from dash import Input, Output, callback, dcc, html
 from kafka.errors import KafkaError
 
 from saylau.core.contract import EVENT_TOPICS
+from saylau.core.i18n import N_
 from saylau.core.settings import Settings
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
+from saylau.dashboard.language import number, t
 from saylau.kafka.lag import LagProbe
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.queries import rejected_counts
 
-dash.register_page(__name__, path="/status", title="Saylau — status", name="Status")
+dash.register_page(__name__, path="/status",
+                   title=lambda **_path: t("Saylau — status"), name="Status")
 
 PAGE = "status"
 WINDOWS = (("1m", 60), ("10m", 600))  # (label, seconds) of the throughput figures
@@ -54,12 +57,12 @@ class Throughput(NamedTuple):  # not a dataclass: Dash imports pages outside sys
 def layout(**_query: str) -> html.Div:
     require_page(PAGE)  # the guard judged the request; the page checks again
     return html.Div(className="wall status", children=[
-        html.H1("Saylau — pipeline status", className="wall-title"),
+        html.H1(t("Saylau — pipeline status"), className="wall-title"),
         html.Div(id=f"{PAGE}-headline", className="wall-headline"),
         html.Div(className="wall-body", children=[
-            html.Div([html.H2("Consumer lag"), html.Div(id=f"{PAGE}-lag")],
+            html.Div([html.H2(t("Consumer lag")), html.Div(id=f"{PAGE}-lag")],
                      className="status-panel"),
-            html.Div([html.H2("Rejected, by reason"), html.Div(id=f"{PAGE}-rejects")],
+            html.Div([html.H2(t("Rejected, by reason")), html.Div(id=f"{PAGE}-rejects")],
                      className="status-panel"),
         ]),
         dcc.Interval(id=f"{PAGE}-tick", interval=current_context().refresh_ms, n_intervals=0),
@@ -131,17 +134,19 @@ def _settings() -> Settings:
 # --- rendering --------------------------------------------------------------------------
 def _headline(rates: list[Throughput], last_at: dt.datetime | None, total: int,
               lags: dict[tuple[str, int], int], now: dt.datetime, timezone: str) -> list:
-    figures = [_figure(f"rate-{rate.label}", f"{rate.per_second:,.1f}/s",
-                       f"{rate.events:,} events stored in the last {rate.label}")
+    figures = [_figure(f"rate-{rate.label}", t("{rate}/s").format(rate=number(rate.per_second, 1)),
+                       t("{events} events stored in the last {window}").format(
+                           events=number(rate.events), window=rate.label))
                for rate in rates]
     if last_at is None:
-        figures.append(_figure("last-batch", "—", "no event stored yet"))
+        figures.append(_figure("last-batch", "—", t("no event stored yet")))
     else:
         ago = max(int((now - last_at).total_seconds()), 0)
         figures.append(_figure("last-batch", last_at.astimezone(ZoneInfo(timezone))
-                               .strftime("%H:%M:%S"), f"last batch stored, {ago} s ago"))
-    figures.append(_figure("stored", f"{total:,}", "events stored in all"))
-    figures.append(_figure("lag", f"{sum(lags.values()):,}", "messages waiting (lag)"))
+                               .strftime("%H:%M:%S"),
+                               t("last batch stored, {seconds} s ago").format(seconds=ago)))
+    figures.append(_figure("stored", number(total), t("events stored in all")))
+    figures.append(_figure("lag", number(sum(lags.values())), t("messages waiting (lag)")))
     return figures
 
 
@@ -154,17 +159,17 @@ def _figure(key: str, value: str, caption: str) -> html.Div:
 def _lag_table(lags: dict[tuple[str, int], int], error: str | None) -> html.Div | html.Table:
     if error:
         return html.Div(error, id=f"{PAGE}-lag-error", className="status-error")
-    header = html.Tr([html.Th(h) for h in ("Topic", "Partition", "Lag")])
-    rows = [html.Tr([html.Td(topic), html.Td(str(partition)), html.Td(f"{lag:,}")],
+    header = html.Tr([html.Th(t(h)) for h in (N_("Topic"), N_("Partition"), N_("Lag"))])
+    rows = [html.Tr([html.Td(topic), html.Td(str(partition)), html.Td(number(lag))],
                     id=f"{PAGE}-lag-{topic.replace('.', '-')}-{partition}")
             for (topic, partition), lag in sorted(lags.items())]
     return html.Table([html.Thead(header), html.Tbody(rows)], className="region-table")
 
 
 def _rejects_table(counts: dict[str, int]) -> html.Table:
-    header = html.Tr([html.Th(h) for h in ("Reason", "Messages")])
-    rows = [html.Tr([html.Td(reason), html.Td(f"{count:,}")], id=f"{PAGE}-reject-{reason}")
+    header = html.Tr([html.Th(t(h)) for h in (N_("Reason"), N_("Messages"))])
+    rows = [html.Tr([html.Td(reason), html.Td(number(count))], id=f"{PAGE}-reject-{reason}")
             for reason, count in sorted(counts.items())]
-    rows.append(html.Tr([html.Td("all"), html.Td(f"{sum(counts.values()):,}")],
+    rows.append(html.Tr([html.Td(t("all")), html.Td(number(sum(counts.values())))],
                         id=f"{PAGE}-reject-all"))
     return html.Table([html.Thead(header), html.Tbody(rows)], className="region-table")

@@ -10,7 +10,6 @@ travel bar shows the wall as of any moment of the day.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,18 +17,21 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
+from saylau.core.i18n import N_
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
 from saylau.dashboard.figures import coverage_gap_map, incident_density_map, turnout_map
+from saylau.dashboard.language import current_language, number, percent_of, t
+from saylau.dashboard.names import alert_kind_name, category_name, region_name
 from saylau.dashboard.snapshot import Snapshot, current_settings, current_snapshot
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
 
-dash.register_page(__name__, path="/", title="Saylau — wall", name="Wall")
+dash.register_page(__name__, path="/", title=lambda **_path: t("Saylau — wall"), name="Wall")
 
 PAGE = "wall"
-PANELS = (("turnout", "Turnout by region", "map"),
-          ("density", "Incidents per 10,000 voters — verified and unverified", "map-density"),
-          ("gaps", "Coverage gaps — stations without an observer, by voters", "map-gaps"))
+PANELS = (("turnout", N_("Turnout by region"), "map"),
+          ("density", N_("Incidents per 10,000 voters — verified and unverified"), "map-density"),
+          ("gaps", N_("Coverage gaps — stations without an observer, by voters"), "map-gaps"))
 TIME = TimeTravel(PAGE)
 TICKER_ALERTS = 20
 
@@ -40,8 +42,8 @@ def layout(as_of: str | None = None, **_query: str) -> html.Div:
     rotate_ms = int(current_settings().dashboard_rotate_seconds * 1000)
     return html.Div(className="wall", children=[
         html.Div(className="wall-top", children=[
-            html.H1("Saylau — election day", className="wall-title"),
-            html.H2(PANELS[0][1], id=f"{PAGE}-panel-title", className="wall-panel-title")]),
+            html.H1(t("Saylau — election day"), className="wall-title"),
+            html.H2(t(PANELS[0][1]), id=f"{PAGE}-panel-title", className="wall-panel-title")]),
         html.Div(id=f"{PAGE}-headline", className="wall-headline"),
         html.Div(id=f"{PAGE}-reporting", className="wall-reporting"),
         html.Div(className="wall-body", children=[
@@ -56,6 +58,7 @@ def layout(as_of: str | None = None, **_query: str) -> html.Div:
         dcc.Interval(id=f"{PAGE}-tick", interval=refresh_ms, n_intervals=0),
         dcc.Interval(id=f"{PAGE}-rotate", interval=rotate_ms, n_intervals=0),
         dcc.Store(id=f"{PAGE}-shown"),  # version of the snapshot this screen shows
+        dcc.Store(id=f"{PAGE}-titles", data=[t(title) for _key, title, _graph in PANELS]),
     ])
 
 
@@ -68,15 +71,14 @@ def _panel(key: str, _title: str, graph_id: str, first: bool) -> html.Div:
 
 # Rotation happens in the browser: showing another panel needs no query.
 clientside_callback(
-    """function (n) {
-        const titles = """ + json.dumps([title for _key, title, _graph in PANELS]) + """;
+    """function (n, titles) {
         const shown = (n || 0) % titles.length;
         const classes = titles.map((_, i) => i === shown ? 'wall-panel active' : 'wall-panel');
         return [...classes, titles[shown]];
     }""",
     *[Output(f"{PAGE}-panel-{key}", "className") for key, _title, _graph in PANELS],
     Output(f"{PAGE}-panel-title", "children"),
-    Input(f"{PAGE}-rotate", "n_intervals"),
+    Input(f"{PAGE}-rotate", "n_intervals"), State(f"{PAGE}-titles", "data"),
 )
 
 
@@ -93,7 +95,8 @@ def refresh(_n: int, as_of: str | None, shown: str | None) -> tuple[Any, ...]:
     if snap.version == shown:  # this screen already shows these very numbers
         return (dash.no_update,) * 9
     # One snapshot feeds every panel; its panels are built once for every screen.
-    return (*snap.built(PAGE, lambda: _panels(snap)), snap.version)
+    # ... once per language: the figures' texts are in the screen's language.
+    return (*snap.built(f"{PAGE}.{current_language()}", lambda: _panels(snap)), snap.version)
 
 
 def _panels(snap: Snapshot) -> tuple[Any, ...]:
@@ -114,17 +117,19 @@ def _local_time(moment: dt.datetime | None, tz: ZoneInfo) -> str:
 
 def _headline(snap: Snapshot, tz: ZoneInfo) -> list[html.Div]:
     numbers = snap.headline
-    caption = "as of (local time)" if snap.as_of else "latest report (local time)"
+    caption = t("as of (local time)") if snap.as_of else t("latest report (local time)")
+    verified = int(snap.incidents_by_category["verified"].sum())
     return [
         _figure("as-of", _local_time(snap.latest, tz), caption),
-        _figure("turnout", f"{numbers.turnout_pct:.1f}%",
-                f"turnout now: {numbers.ballots:,} of {numbers.registered:,}"),
-        _figure("covered", f"{numbers.covered:,} / {numbers.stations:,}",
-                "stations with an observer"),
-        _figure("incidents", f"{snap.counted_incidents:,}",
-                f"incidents ({int(snap.incidents_by_category['verified'].sum()):,} verified)"),
-        _figure("alerts", f"{len(snap.alerts):,}", "alerts"),
-        _figure("rejected", f"{snap.rejected:,}", "reports rejected (all day)"),
+        _figure("turnout", percent_of(numbers.turnout_pct),
+                t("turnout now: {ballots} of {registered}").format(
+                    ballots=number(numbers.ballots), registered=number(numbers.registered))),
+        _figure("covered", f"{number(numbers.covered)} / {number(numbers.stations)}",
+                t("stations with an observer")),
+        _figure("incidents", number(snap.counted_incidents),
+                t("incidents ({verified} verified)").format(verified=number(verified))),
+        _figure("alerts", number(len(snap.alerts)), t("alerts")),
+        _figure("rejected", number(snap.rejected), t("reports rejected (all day)")),
     ]
 
 
@@ -136,11 +141,12 @@ def _figure(key: str, value: str, caption: str) -> html.Div:
 
 def _reporting(table: pd.DataFrame, tz: ZoneInfo) -> list[html.Div]:
     """National turnout at each official reporting time: observers' count and official."""
-    cells = [html.Div("Turnout at the reporting times", className="reporting-caption")]
+    cells = [html.Div(t("Turnout at the reporting times"), className="reporting-caption")]
     for row in table.itertuples(index=False):
         key = row.moment.astimezone(tz).strftime("%H%M")
-        observer = f"{row.observer_pct:.1f}%" if row.reached else "—"
-        official = f"official {row.official_pct:.1f}%" if row.reached else "not yet"
+        observer = percent_of(row.observer_pct) if row.reached else "—"
+        official = (t("official {share}").format(share=percent_of(row.official_pct))
+                    if row.reached else t("not yet"))
         cells.append(html.Div(id=f"{PAGE}-reporting-{key}", className="reporting-time", children=[
             html.Span(row.moment.astimezone(tz).strftime("%H:%M"), className="reporting-at"),
             html.Span(observer, className="reporting-observer"),
@@ -149,17 +155,19 @@ def _reporting(table: pd.DataFrame, tz: ZoneInfo) -> list[html.Div]:
 
 
 def _categories(table: pd.DataFrame) -> html.Table:
-    header = html.Tr([html.Th(h) for h in ("Incidents", "Verified", "Unverified")])
-    rows = [html.Tr([html.Td(category.replace("_", " ")), html.Td(f"{row.verified:,}"),
-                     html.Td(f"{row.unverified:,}")], id=f"{PAGE}-category-{category}")
+    header = html.Tr([html.Th(t(h)) for h in (N_("Incidents"), N_("Verified"),
+                                              N_("Unverified"))])
+    rows = [html.Tr([html.Td(category_name(category)), html.Td(number(row.verified)),
+                     html.Td(number(row.unverified))], id=f"{PAGE}-category-{category}")
             for category, row in table[table["counted"] > 0].iterrows()]
     return html.Table([html.Thead(header), html.Tbody(rows)], className="region-table")
 
 
 def _region_table(summary: pd.DataFrame) -> html.Table:
-    header = html.Tr([html.Th(h) for h in ("Region", "Turnout", "Covered")])
-    rows = [html.Tr([html.Td(r.region_name), html.Td(f"{r.turnout_pct:.1f}%"),
-                     html.Td(f"{r.covered}/{r.stations}")],
+    header = html.Tr([html.Th(t(h)) for h in (N_("Region"), N_("Turnout"), N_("Covered"))])
+    rows = [html.Tr([html.Td(region_name(r.region_code, r.region_name)),
+                     html.Td(percent_of(r.turnout_pct)),
+                     html.Td(f"{number(r.covered)}/{number(r.stations)}")],
                     id=f"{PAGE}-region-{r.region_code}")
             for r in summary.itertuples(index=False)]
     return html.Table([html.Thead(header), html.Tbody(rows)], className="region-table")
@@ -169,11 +177,13 @@ def _ticker(alerts: pd.DataFrame, names: dict[str, str], tz: ZoneInfo) -> list[h
     """Alerts by kind, then the newest ``TICKER_ALERTS`` one by one (a day can hold
     thousands of uncovered-station alerts; the count says how many)."""
     if alerts.empty:
-        return [html.Span("no alerts", className="ticker-item")]
+        return [html.Span(t("no alerts"), className="ticker-item")]
     kinds = alerts["kind"].value_counts()
-    summary = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in kinds.items())
+    summary = ", ".join(f"{number(count)} {alert_kind_name(str(kind))}"
+                        for kind, count in kinds.items())
     newest = alerts.sort_values(["occurred_at", "alert_id"], ascending=False).head(TICKER_ALERTS)
-    return [html.Span(f"{len(alerts):,} alerts: {summary}", className="ticker-item"),
+    heading = t("{count} alerts: {summary}").format(count=number(len(alerts)), summary=summary)
+    return [html.Span(heading, className="ticker-item"),
             *[html.Span(_alert_text(a, names, tz), className="ticker-item",
                         **{"data-alert": a.kind})
               for a in newest.itertuples(index=False)]]
@@ -182,6 +192,7 @@ def _ticker(alerts: pd.DataFrame, names: dict[str, str], tz: ZoneInfo) -> list[h
 def _alert_text(alert: Any, names: dict[str, str], tz: ZoneInfo) -> str:
     moment = pd.Timestamp(alert.occurred_at)
     moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
-    where = alert.station_id or names.get(alert.region_code, alert.region_code)
+    where = alert.station_id or region_name(alert.region_code,
+                                            names.get(alert.region_code, alert.region_code))
     detail = f" — {alert.detail}" if alert.detail else ""
-    return f"{moment.astimezone(tz):%H:%M} {alert.kind.replace('_', ' ')}: {where}{detail}"
+    return f"{moment.astimezone(tz):%H:%M} {alert_kind_name(str(alert.kind))}: {where}{detail}"

@@ -9,6 +9,10 @@
 ``<station>`` is the full id (KAZ011-0457) or its number (0457 or 457). Letters may be
 lower case; extra spaces are ignored. A message that does not parse gets a reply saying
 what is wrong, naming the rule and never repeating what was sent.
+
+Every code has Russian and Kazakh letters too, and Cyrillic look-alikes of Latin letters
+are read as those (saylau/ingest/gateway/sms_letters.py). Replies are in the sender's
+script: Kazakh, Russian or English (the catalogs, saylau/core/i18n.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ from typing import TYPE_CHECKING
 from fastapi.responses import JSONResponse
 
 from saylau.core.contract import Checkin, Checkout, Event, Incident, Turnout
+from saylau.core.i18n import N_, gettext
+from saylau.ingest.gateway.sms_letters import (
+    CHECKOUT_REASONS,
+    INCIDENT_LETTERS,
+    REPORT_TYPES,
+    folded,
+    latin_code,
+    reply_language,
+)
 
 if TYPE_CHECKING:
     from saylau.ingest.gateway.app import Gateway
@@ -37,14 +50,18 @@ INCIDENT_CODES = {
     "PR": "procedural", "OT": "other",
 }
 CHECKOUT_CODES = {"S": "shift_end", "R": "removed", "A": "reassigned", "O": "other"}
+# The formats as replies show them; the Russian and Kazakh catalogs show their letters.
 USAGE = {
-    "T": "turnout: T <station> <ballots>, e.g. T 0457 1234",
-    "I": "incident: I <station> <code> <severity 1-3> [text], e.g. I 0457 EP 2 boss told "
-         "staff to vote; codes: " + " ".join(INCIDENT_CODES),
-    "C": "check-in: C <station>, e.g. C 0457",
-    "X": "check-out: X <station> [S|R|A|O] (shift end, removed, reassigned, other)",
+    "T": N_("turnout: T <station> <ballots>, e.g. T 0457 1234"),
+    "I": N_("incident: I <station> <code> <severity 1-3> [text], e.g. I 0457 EP 2 boss told "
+            "staff to vote; codes: {codes}"),
+    "C": N_("check-in: C <station>, e.g. C 0457"),
+    "X": N_("check-out: X <station> [S|R|A|O] (shift end, removed, reassigned, other)"),
 }
-HELP = "Unknown report type. Start with T (turnout), I (incident), C (check-in) or X (check-out)"
+HELP = N_("Unknown report type. Start with T (turnout), I (incident), C (check-in) or X "
+          "(check-out)")
+# The incident codes a reply lists, per language (Latin for English).
+CODES_SHOWN = {language: " ".join(codes) for language, codes in INCIDENT_LETTERS.items()}
 SMS_NAMESPACE = uuid.UUID("0f6a8d3e-54a4-4c1b-9d4e-5a7e3c2b1f00")
 # ASCII digits only: \d and str.isdigit also take "²" or "١٢", which int() may refuse.
 NUMBER = re.compile(r"[0-9]{1,8}")
@@ -54,7 +71,27 @@ MAX_BALLOTS = 10_000_000
 
 @dataclass(frozen=True)
 class SmsError:
-    reply: str
+    """What is wrong, as the catalogs' English text and its fields; `reply` is English,
+    `in_language` gives it in another."""
+
+    message: str
+    fields: tuple[tuple[str, str], ...] = ()
+    usage: str | None = None  # the report type whose format follows the message
+
+    def in_language(self, language: str) -> str:
+        text = gettext(self.message, language).format(**dict(self.fields))
+        if self.usage is None:
+            return text
+        return text + " " + gettext("Format:", language) + " " + usage(self.usage, language)
+
+    @property
+    def reply(self) -> str:
+        return self.in_language("en")
+
+
+def usage(code: str, language: str) -> str:
+    return gettext(USAGE[code], language).format(
+        codes=CODES_SHOWN.get(language, " ".join(INCIDENT_CODES)))
 
 
 class StationDirectory:
@@ -69,20 +106,21 @@ class StationDirectory:
                 self.by_number.setdefault(int(match.group(1)), []).append(station_id)
 
     def resolve(self, text: str, preferred: str | None = None) -> str | SmsError:
-        if text.upper() in self.ids or text in self.ids:
-            return text.upper() if text.upper() in self.ids else text
+        for candidate in (text, text.upper(), folded(text)):  # folded: КАZ011-0457
+            if candidate in self.ids:
+                return candidate
         if not NUMBER.fullmatch(text):
-            return SmsError("Station must be its number (e.g. 0457) or full id "
-                            "(e.g. KAZ011-0457)")
+            return SmsError(N_("Station must be its number (e.g. 0457) or full id "
+                               "(e.g. KAZ011-0457)"))
         found = self.by_number.get(int(text), [])
         if preferred in found:
             return preferred  # type: ignore[return-value]  # preferred is a str here
         if len(found) == 1:
             return found[0]
         if not found:
-            return SmsError("No station has that number; check it or send the full id")
-        return SmsError("Several regions have a station with that number; send the full "
-                        "id, e.g. KAZ011-0457")
+            return SmsError(N_("No station has that number; check it or send the full id"))
+        return SmsError(N_("Several regions have a station with that number; send the full "
+                           "id, e.g. KAZ011-0457"))
 
 
 def parse_sms(text: str, observer_id: str, now: dt.datetime, stations: StationDirectory,
@@ -90,12 +128,13 @@ def parse_sms(text: str, observer_id: str, now: dt.datetime, stations: StationDi
     """A contract event from an SMS, or the reply that says what is wrong. Never raises."""
     words = text.split()
     if not words:
-        return SmsError("Empty message. " + HELP)
-    code = words[0].upper()
+        return SmsError(N_("Empty message. Unknown report type. Start with T (turnout), I "
+                           "(incident), C (check-in) or X (check-out)"))
+    code = latin_code(words[0], REPORT_TYPES, USAGE)
     if code not in USAGE:
         return SmsError(HELP)
     if len(words) < 2:
-        return SmsError("Missing station. Format: " + USAGE[code])
+        return SmsError(N_("Missing station."), usage=code)
     station = stations.resolve(words[1], assigned)
     if isinstance(station, SmsError):
         return station
@@ -104,7 +143,7 @@ def parse_sms(text: str, observer_id: str, now: dt.datetime, stations: StationDi
     try:
         built = _build(code, words[2:], text, common)
     except ValueError:  # pydantic's ValidationError, or a number int() did not take
-        return SmsError("The report breaks a rule. Format: " + USAGE[code])
+        return SmsError(N_("The report breaks a rule."), usage=code)
     return built
 
 
@@ -112,17 +151,17 @@ def _build(code: str, rest: list[str], text: str, common: dict[str, object]
            ) -> Event | SmsError:
     if code == "T":
         if len(rest) != 1 or not NUMBER.fullmatch(rest[0]) or int(rest[0]) > MAX_BALLOTS:
-            return SmsError("Ballots must be one whole number. Format: " + USAGE["T"])
+            return SmsError(N_("Ballots must be one whole number."), usage="T")
         return Turnout.model_validate({**common, "kind": "turnout",
                                        "ballots_issued": int(rest[0])})
     if code == "C":
         if rest:
-            return SmsError("Nothing may follow the station. Format: " + USAGE["C"])
+            return SmsError(N_("Nothing may follow the station."), usage="C")
         return Checkin.model_validate({**common, "kind": "checkin"})
     if code == "X":
-        reason = rest[0].upper() if rest else "S"
+        reason = latin_code(rest[0], CHECKOUT_REASONS, CHECKOUT_CODES) if rest else "S"
         if len(rest) > 1 or reason not in CHECKOUT_CODES:
-            return SmsError("Reason must be S, R, A or O. Format: " + USAGE["X"])
+            return SmsError(N_("Reason must be S, R, A or O."), usage="X")
         return Checkout.model_validate({**common, "kind": "checkout",
                                         "reason": CHECKOUT_CODES[reason]})
     return _incident(rest, text, common)
@@ -130,15 +169,16 @@ def _build(code: str, rest: list[str], text: str, common: dict[str, object]
 
 def _incident(rest: list[str], text: str, common: dict[str, object]) -> Event | SmsError:
     if len(rest) < 2:
-        return SmsError("Missing code or severity. Format: " + USAGE["I"])
-    category = INCIDENT_CODES.get(rest[0].upper())
+        return SmsError(N_("Missing code or severity."), usage="I")
+    category = INCIDENT_CODES.get(latin_code(rest[0], INCIDENT_LETTERS, INCIDENT_CODES))
     if category is None:
-        return SmsError("Unknown incident code. Codes: " + " ".join(INCIDENT_CODES))
+        return SmsError(N_("Unknown incident code. Codes: {codes}"),
+                        (("codes", " ".join(INCIDENT_CODES)),))
     if rest[1] not in {"1", "2", "3"}:
-        return SmsError("Severity must be 1, 2 or 3. Format: " + USAGE["I"])
+        return SmsError(N_("Severity must be 1, 2 or 3."), usage="I")
     description = _after_words(text, 4)
     if len(description) > 2000:
-        return SmsError("The description is longer than 2000 characters")
+        return SmsError(N_("The description is longer than 2000 characters"))
     return Incident.model_validate({**common, "kind": "incident", "category": category,
                                     "severity": int(rest[1]), "description": description})
 
@@ -155,8 +195,14 @@ def _event_id(observer_id: str, text: str, message_id: str | None) -> uuid.UUID:
     return uuid.uuid4()
 
 
-def reply_for(event: Event) -> str:
-    return f"OK: {event.kind} at {event.station_id} recorded"
+KIND_NAMES = {"turnout": N_("turnout"), "incident": N_("incident"), "checkin": N_("check-in"),
+              "checkout": N_("check-out")}
+
+
+def reply_for(event: Event, language: str = "en") -> str:
+    kind = gettext(KIND_NAMES.get(event.kind, event.kind), language)
+    return gettext("OK: {kind} at {station} recorded", language).format(
+        kind=kind, station=event.station_id)
 
 
 async def handle(gateway: Gateway, who: Identity, message: SmsRequest) -> JSONResponse:
@@ -164,16 +210,19 @@ async def handle(gateway: Gateway, who: Identity, message: SmsRequest) -> JSONRe
     now = gateway.clock()
     outcome = parse_sms(message.text, who.observer_id, now, gateway.directory,
                         message.message_id, gateway.assignments.get(who.observer_id))
+    language = reply_language(message.text)
     if isinstance(outcome, SmsError):
         gateway.metrics.refused.labels("sms_not_understood").inc()
-        return JSONResponse({"ok": False, "reply": outcome.reply}, status_code=422)
+        return JSONResponse({"ok": False, "reply": outcome.in_language(language)},
+                            status_code=422)
     refusal = gateway.vet(outcome, who)
     if refusal is not None:
         gateway.metrics.refused.labels(refusal.reason).inc()
-        return JSONResponse({"ok": False, "reply": f"Not recorded: {refusal.detail}"},
-                            status_code=422)
+        # The reason's detail stays English: it names fields of the contract.
+        reply = gettext("Not recorded: {detail}", language).format(detail=refusal.detail)
+        return JSONResponse({"ok": False, "reply": reply}, status_code=422)
     await gateway.journal_events([(0, outcome)], now)
-    return JSONResponse({"ok": True, "reply": reply_for(outcome),
+    return JSONResponse({"ok": True, "reply": reply_for(outcome, language),
                          "event_id": str(outcome.event_id)}, status_code=202)
 
 
