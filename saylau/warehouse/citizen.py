@@ -28,12 +28,12 @@ FROM $db.events WHERE kind = 'case_update' GROUP BY incident_id
 CASES = f"""
 SELECT event_id, region_code, category, sector, occurred_at, payload,
        if(verdict = '', 'pending', verdict) AS verdict, if(status = '', 'new', status) AS status
-FROM ({REPORTS}) ANY LEFT JOIN ({CASE_STATES}) USING event_id
+FROM ({REPORTS}) AS reports ANY LEFT JOIN ({CASE_STATES}) AS states USING event_id
 ORDER BY occurred_at, event_id
 """
 PUBLIC_COUNTS = f"""
 SELECT region_code, category, sector, count() AS reports
-FROM ({REPORTS}) ANY INNER JOIN ({CASE_STATES}) USING event_id
+FROM ({REPORTS}) AS reports ANY INNER JOIN ({CASE_STATES}) AS states USING event_id
 WHERE verdict = 'verified'
 GROUP BY region_code, category, sector ORDER BY region_code, category, sector
 """
