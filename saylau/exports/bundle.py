@@ -35,6 +35,7 @@ from saylau.exports.tables import region_table
 from saylau.geo.commission import commission_path, empty_commission, read_commission_csv
 from saylau.geo.regions import load_regions, simplified_for_browser
 from saylau.geo.regions import regions_geojson as region_shapes_geojson
+from saylau.warehouse.citizen import public_counts
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.queries import latest_event_time
 
@@ -52,6 +53,12 @@ def extra_tables_after_close(warehouse: Warehouse, snapshot: Snapshot, election:
         table.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
         names.append(path.name)
     return names
+
+
+def write_citizen_counts(path: Path, counts: pd.DataFrame) -> None:
+    """Verified citizen reports by region, category and employer sector (docs/citizen.md):
+    counts only; never a report's text, organisation, evidence or contact."""
+    counts.to_csv(path, index=False, lineterminator="\n")
 
 
 @dataclass
@@ -101,6 +108,8 @@ class Exporter:
         write_stations(folder, snapshot.stations, self._commission())
         draw_maps(folder, self.shapes, regions, self._caption(snapshot))
         (folder / "report.html").write_text(report_html(summary), encoding="utf-8")
+        write_citizen_counts(folder / "citizen-reports.csv",
+                             public_counts(self.warehouse, snapshot.as_of))
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
             extra_tables_after_close(self.warehouse, snapshot, self.election, folder)
         return sorted(path.name for path in folder.iterdir())

@@ -9,22 +9,37 @@ rebuilt the same from a replay. Plain GROUP BY and joins: ClickHouse 18.16 runs 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from saylau.warehouse.client import Warehouse
+from saylau.warehouse.queries import END_OF_TIME
 
+# As of a moment: the reports received by then, the updates made by then.
 REPORTS = """
 SELECT event_id, any(region_code) AS region_code, any(category) AS category,
        any(source) AS sector, min(occurred_at) AS occurred_at, any(payload) AS payload
-FROM $db.events WHERE kind = 'citizen_report' GROUP BY event_id
+FROM $db.events WHERE kind = 'citizen_report' AND received_at <= {as_of:DateTime}
+GROUP BY event_id
 """
+# Times are whole seconds: two updates in one second are ordered by the verdict's or
+# status's rank (a status moves forward; a verdict's rank is arbitrary but fixed), so the
+# same events always give the same state, in any order, on a replay too.
 CASE_STATES = """
 SELECT incident_id AS event_id,
-       argMaxIf(verdict, occurred_at, verdict != '') AS verdict,
-       argMaxIf(reason, occurred_at, reason != '') AS status,
+       argMaxIf(verdict, toUInt64(occurred_at) * 10
+                + indexOf(['spam', 'rejected', 'duplicate', 'verified'], verdict),
+                verdict != '') AS verdict,
+       argMaxIf(reason, toUInt64(occurred_at) * 10
+                + indexOf(['new', 'contacted', 'legal_help', 'closed'], reason),
+                reason != '') AS status,
        max(occurred_at) AS updated_at
-FROM $db.events WHERE kind = 'case_update' GROUP BY incident_id
+FROM $db.events WHERE kind = 'case_update' AND occurred_at <= {as_of:DateTime}
+GROUP BY incident_id
 """
+PUBLIC_COLUMNS = ["region_code", "category", "sector", "reports"]
+
 CASES = f"""
 SELECT event_id, region_code, category, sector, occurred_at, payload,
        if(verdict = '', 'pending', verdict) AS verdict, if(status = '', 'new', status) AS status
@@ -43,17 +58,23 @@ WHERE kind = 'citizen_report' AND event_id = {case_id:String}
 """
 
 
-def cases(warehouse: Warehouse) -> pd.DataFrame:
+def _as_of(as_of: dt.datetime | None) -> dict[str, dt.datetime]:
+    return {"as_of": (as_of or END_OF_TIME).astimezone(dt.UTC)}
+
+
+def cases(warehouse: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
     """Every report with its verdict (pending until set) and status (new until set)."""
-    return warehouse.query_df(CASES)
+    return warehouse.query_df(CASES, _as_of(as_of))
 
 
-def public_counts(warehouse: Warehouse) -> pd.DataFrame:
+def public_counts(warehouse: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
     """Verified reports by region, category and sector: counts only, never their text."""
-    frame = warehouse.query_df(PUBLIC_COUNTS)
-    if not frame.empty:
-        frame["reports"] = frame["reports"].astype("int64")
-    return frame
+    frame = warehouse.query_df(PUBLIC_COUNTS, _as_of(as_of))
+    if frame.empty:
+        return pd.DataFrame({name: pd.Series(dtype="int64" if name == "reports" else str)
+                             for name in PUBLIC_COLUMNS})
+    frame["reports"] = frame["reports"].astype("int64")
+    return frame[PUBLIC_COLUMNS]
 
 
 def report_payload(warehouse: Warehouse, case_id: str) -> str | None:

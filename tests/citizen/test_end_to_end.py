@@ -156,6 +156,13 @@ def test_the_case_workflow_survives_a_restart_and_a_replay_rebuilds_it(
                                           "category": "employer_pressure",
                                           "sector": "school", "reports": 1}]
 
+    export = site.saylau("export", "--out", str(tmp_path / "exports"))
+    assert export.returncode == 0, export.stderr
+    text = (tmp_path / "exports" / "latest" / "citizen-reports.csv").read_text(
+        encoding="utf-8")
+    assert text == f"region_code,category,sector,reports\n{site.region},employer_pressure," \
+                   "school,1\n"
+
     opened = site.saylau("cases", "contact", first, "--key", str(site.private_key))
     assert (opened.returncode, opened.stdout.strip()) == (0, contact), opened.stderr
     other = tmp_path / "stranger.key"
