@@ -108,8 +108,9 @@ class Exporter:
         write_stations(folder, snapshot.stations, self._commission())
         draw_maps(folder, self.shapes, regions, self._caption(snapshot))
         (folder / "report.html").write_text(report_html(summary), encoding="utf-8")
-        write_citizen_counts(folder / "citizen-reports.csv",
-                             public_counts(self.warehouse, snapshot.as_of))
+        citizen = public_counts(self.warehouse, snapshot.as_of)
+        if not citizen.empty:  # a day without verified citizen reports has no such file
+            write_citizen_counts(folder / "citizen-reports.csv", citizen)
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
             extra_tables_after_close(self.warehouse, snapshot, self.election, folder)
         return sorted(path.name for path in folder.iterdir())

@@ -26,7 +26,6 @@ from tests.support.clickhouse_server import ClickHouseServer
 pytestmark = pytest.mark.timeout(300)
 
 BUNDLE_FILES = {"summary.json", "regions.csv", "regions.geojson", "stations.csv",
-                "citizen-reports.csv",
                 "stations.geojson", "turnout.png", "incidents.png", "coverage.png",
                 "report.html", MANIFEST}
 AFTERNOON = ELECTION.local(dt.time(15, 0))
