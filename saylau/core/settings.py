@@ -200,8 +200,8 @@ class Settings(BaseSettings):
     citizen_rate_burst: int = Field(4, ge=1, description="citizen reports one address may "
                                                          "send at once")
     citizen_pow_bits: int = Field(
-        16, ge=0, le=28, description="leading zero bits of SHA-256 the report page's "
-                                     "proof-of-work must find (16 = ~65,000 hashes)")
+        14, ge=0, le=28, description="leading zero bits of SHA-256 the report page's "
+                                     "proof-of-work must find (14 = ~16,000 hashes)")
     citizen_max_evidence: int = Field(5, ge=0, le=10, description="evidence files per report")
     citizen_max_body_bytes: int = Field(
         40_000_000, ge=1024, description="largest body `POST /v1/citizen-reports` reads "
