@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_infra_parser(commands, _common)
 
+    from saylau.cli.cases_cmd import add_cases_parser
+
+    add_cases_parser(commands, _common)
+
     from saylau.cli.replay import add_replay_parser
 
     add_replay_parser(commands, _common)
@@ -252,6 +256,12 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     return run_simulate(settings, options, lambda: settings.kafka_address)
 
 
+def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.cli.cases_cmd import run_cases
+
+    return run_cases(settings, args)
+
+
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     """One read-only statement, checked before the warehouse opens, on a connection that
     is read-only itself (readonly=1): the check refuses what readonly=1 lets through (file(),
@@ -343,4 +353,4 @@ COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
             "observers": cmd_observers, "users": cmd_users, "export": run_export,
-            "infra": cmd_infra, "replay": cmd_replay}
+            "infra": cmd_infra, "replay": cmd_replay, "cases": cmd_cases}

@@ -23,9 +23,10 @@ def add_users_parser(commands: Any, common: Callable[[argparse.ArgumentParser], 
     add.add_argument("username", help="letters, digits, '_', '.', '-' (also the actor id of "
                                       "the reviews and assignments the user sends)")
     add.add_argument("--role", required=True,
-                     choices=["headquarters", "regional_lead", "media"],
+                     choices=["headquarters", "regional_lead", "media", "legal"],
                      help="headquarters: everything; regional_lead: one region; "
-                          "media: the media page and exports")
+                          "media: the media page and exports; legal: the citizen "
+                          "report cases")
     add.add_argument("--region", help="the region code of a regional lead, e.g. KAZ011")
     add.add_argument("--language", help="the user's default dashboard language (a catalog "
                                          "in saylau/locale: kk, ru, en); the page's switch "

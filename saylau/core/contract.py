@@ -27,6 +27,7 @@ KIND_TOPIC = {
     "checkin": "checkins", "checkout": "checkins", "turnout": "turnout",
     "incident": "incidents", "review": "incidents", "exitpoll": "exitpolls",
     "protocol": "protocols", "assignment": "assignments",
+    "citizen_report": "citizen", "case_update": "citizen",
 }
 EVENT_TOPICS = tuple(dict.fromkeys(KIND_TOPIC.values()))
 REJECTED_TOPIC = "rejected"
@@ -129,8 +130,51 @@ class Assignment(_Event):
     note: str = Field("", max_length=500)
 
 
+# Citizen reports (docs/citizen.md): anyone, no account. They belong to no station and no
+# observer, so both fields hold fixed placeholders; nothing in them identifies the reporter.
+CITIZEN_STATION: Literal["citizen"] = "citizen"
+CITIZEN_REPORTER: Literal["anonymous"] = "anonymous"
+CITIZEN_KINDS = frozenset({"citizen_report", "case_update"})
+CITIZEN_CATEGORIES = ("employer_pressure", "admin_resource", "other")
+EMPLOYER_SECTORS = ("state_body", "national_company", "school", "hospital", "private", "other")
+CASE_STATUSES = ("new", "contacted", "legal_help", "closed")
+CASE_VERDICTS = ("verified", "rejected", "duplicate", "spam")
+RegionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class CitizenReport(_Event):
+    """A citizen's report. ``contact_sealed`` is the contact sealed (libsodium sealed box)
+    to the legal team's public key, base64: the server cannot read it."""
+
+    kind: Literal["citizen_report"]
+    station_id: Literal["citizen"] = CITIZEN_STATION
+    observer_id: Literal["anonymous"] = CITIZEN_REPORTER
+    category: Literal[CITIZEN_CATEGORIES]  # type: ignore[valid-type]
+    sector: Literal[EMPLOYER_SECTORS]  # type: ignore[valid-type]
+    region_code: RegionCode
+    settlement: str = Field("", max_length=200)
+    organisation: str = Field("", max_length=300)
+    description: str = Field(max_length=5000)
+    media: list[Media] = Field(default_factory=list, max_length=10)
+    contact_sealed: str = Field("", pattern=r"^[A-Za-z0-9+/=]{0,4096}$")
+
+
+class CaseUpdate(_Event):
+    """Moderation and follow-up of a citizen report, by a ``legal`` or headquarters user
+    (``observer_id``): a verdict, a status, or both; the latest by time counts."""
+
+    kind: Literal["case_update"]
+    station_id: Literal["citizen"] = CITIZEN_STATION
+    case_id: uuid.UUID
+    verdict: Literal[CASE_VERDICTS] | None = None  # type: ignore[valid-type]
+    status: Literal[CASE_STATUSES] | None = None  # type: ignore[valid-type]
+    duplicate_of: uuid.UUID | None = None
+    note: str = Field("", max_length=500)
+
+
 Event = Annotated[
-    Checkin | Checkout | Turnout | Incident | Review | ExitPoll | Protocol | Assignment,
+    Checkin | Checkout | Turnout | Incident | Review | ExitPoll | Protocol | Assignment
+    | CitizenReport | CaseUpdate,
     Field(discriminator="kind"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -207,6 +207,23 @@ class Settings(BaseSettings):
         description="the SMS bridge's phone number the field app offers when offline; empty "
                     "= the app prefills the text and the observer picks the number")
 
+    # --- Citizen reports (docs/citizen.md) ------------------------------------------------
+    citizen_legal_public_key: str = Field(
+        "", pattern=r"^[A-Za-z0-9+/=]{0,64}$",
+        description="the legal team's public key (base64, from `saylau cases keygen`) that "
+                    "reporters' contacts are sealed to; empty = the page asks for no contact")
+    citizen_rate_per_hour: float = Field(
+        12.0, gt=0, description="citizen reports per hour one address may send (sustained)")
+    citizen_rate_burst: int = Field(4, ge=1, description="citizen reports one address may "
+                                                         "send at once")
+    citizen_pow_bits: int = Field(
+        14, ge=0, le=28, description="leading zero bits of SHA-256 the report page's "
+                                     "proof-of-work must find (14 = ~16,000 hashes)")
+    citizen_max_evidence: int = Field(5, ge=0, le=10, description="evidence files per report")
+    citizen_max_body_bytes: int = Field(
+        40_000_000, ge=1024, description="largest body `POST /v1/citizen-reports` reads "
+                                         "(evidence inline, base64)")
+
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$",
                            description="log level: debug, info, warning or error")
 

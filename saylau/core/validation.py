@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from saylau.core.contract import Event, parse_event
+from saylau.core.contract import CITIZEN_KINDS, CitizenReport, Event, parse_event
 from saylau.core.rules import DEFAULT_BALLOT, Ballot, Rejection, kind_rule
 
 # Counting goes on through the night: reports are accepted from midnight before the
@@ -104,6 +104,8 @@ def _is_json_error(error: ValidationError) -> bool:
 def check_rules(event: Event, stations: Mapping[str, StationInfo], window: DayWindow,
                 ballot: Ballot = DEFAULT_BALLOT) -> Rejection | None:
     """Rules beyond the schema: known stations, the election day, then the kind's own."""
+    if event.kind in CITIZEN_KINDS:
+        return citizen_rule(event, stations)
     station = stations.get(event.station_id)
     if station is None:
         return Rejection("unknown_station", "station_id is not in the station registry")
@@ -112,3 +114,20 @@ def check_rules(event: Event, stations: Mapping[str, StationInfo], window: DayWi
                          f"occurred_at is outside {window.start:%Y-%m-%d %H:%M}–"
                          f"{window.end:%Y-%m-%d %H:%M} UTC")
     return kind_rule(event, station.registered_voters, ballot, stations.__contains__)
+
+
+def citizen_rule(event: Event, stations: Mapping[str, StationInfo]) -> Rejection | None:
+    """A citizen report names a region of the registry; it may tell of pressure days before
+    the election, so the day's window does not apply (nor to its follow-up, for weeks)."""
+    if isinstance(event, CitizenReport) and not any(
+            info.region_code == event.region_code for info in stations.values()):
+        return Rejection("unknown_region", "region_code is not a region of the registry")
+    return None
+
+
+def station_of(event: Event, stations: Mapping[str, StationInfo]) -> StationInfo:
+    """What the worker enriches a valid event with: its station, or for a citizen report
+    the region it names (a case update belongs to no region)."""
+    if event.kind in CITIZEN_KINDS:
+        return StationInfo(getattr(event, "region_code", ""), 0)
+    return stations[event.station_id]

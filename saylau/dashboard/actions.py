@@ -13,7 +13,14 @@ import uuid
 
 from kafka import KafkaProducer
 
-from saylau.core.contract import Assignment, Event, Review, event_to_json, topic_for
+from saylau.core.contract import (
+    Assignment,
+    CaseUpdate,
+    Event,
+    Review,
+    event_to_json,
+    topic_for,
+)
 from saylau.kafka.producer import reliable_producer
 
 SEND_TIMEOUT_SECONDS = 15.0
@@ -76,3 +83,15 @@ def review_event(incident_id: str, station_id: str, verdict: str, reviewer_id: s
                   station_id=station_id, observer_id=reviewer_id,
                   occurred_at=occurred_at or _now(), incident_id=uuid.UUID(incident_id),
                   verdict=verdict, reviewer_id=reviewer_id)  # type: ignore[arg-type]
+
+
+def case_update_event(case_id: str, actor_id: str, *, verdict: str | None = None,
+                      status: str | None = None, duplicate_of: str | None = None,
+                      note: str = "", occurred_at: dt.datetime | None = None) -> CaseUpdate:
+    """A legal or headquarters user's verdict on a citizen report and/or its new status."""
+    return CaseUpdate(schema="saylau.event/1", kind="case_update", event_id=uuid.uuid4(),
+                      observer_id=actor_id, occurred_at=occurred_at or _now(),
+                      case_id=uuid.UUID(case_id), verdict=verdict,  # type: ignore[arg-type]
+                      status=status,  # type: ignore[arg-type]
+                      duplicate_of=uuid.UUID(duplicate_of) if duplicate_of else None,
+                      note=note)

@@ -49,6 +49,7 @@ from saylau.dashboard.request_check import decoded_texts, from_another_site, jso
 from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import (
     HEADQUARTERS,
+    LEGAL,
     MEDIA,
     REGIONAL_LEAD,
     ROLES,
@@ -83,6 +84,9 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "incidents": frozenset({REGIONAL_LEAD}),
     "media": frozenset({MEDIA}),
     "exports": frozenset({MEDIA}),  # the media bundles' files (saylau/dashboard/export_routes.py)
+    # citizen report cases: lawyers moderate; a regional lead reads the region's verified
+    "cases": frozenset({LEGAL, REGIONAL_LEAD}),
+    "evidence": frozenset({LEGAL}),  # evidence files (saylau/dashboard/evidence_routes.py)
 }
 # Region codes and station ids are words of these characters (see saylau/core/contract.py).
 WORD = re.compile(r"[A-Za-z0-9_-]+")

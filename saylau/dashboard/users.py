@@ -30,7 +30,8 @@ from pathlib import Path
 from saylau.core.i18n import available_languages
 
 HEADQUARTERS, REGIONAL_LEAD, MEDIA = "headquarters", "regional_lead", "media"
-ROLES = (HEADQUARTERS, REGIONAL_LEAD, MEDIA)
+LEGAL = "legal"  # the movement's lawyers: the citizen report cases (pages/cases.py)
+ROLES = (HEADQUARTERS, REGIONAL_LEAD, MEDIA, LEGAL)
 # A user name is also the actor id of the events the user sends (reviewer_id,
 # assigned_by), so it follows the contract's ActorId pattern.
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -60,6 +61,8 @@ class User:
         """Where the user lands after logging in: the page made for their role."""
         if self.role == REGIONAL_LEAD:
             return f"/region/{self.region}"
+        if self.role == LEGAL:
+            return "/cases"
         return "/media" if self.role == MEDIA else "/"
 
 

@@ -37,6 +37,7 @@ from saylau.exports.tables import region_table
 from saylau.geo.commission import commission_path, empty_commission, read_commission_csv
 from saylau.geo.regions import load_regions, simplified_for_browser
 from saylau.geo.regions import regions_geojson as region_shapes_geojson
+from saylau.warehouse.citizen import public_counts
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.queries import latest_event_time
 
@@ -57,6 +58,12 @@ def extra_tables_after_close(warehouse: Warehouse, snapshot: Snapshot, election:
         table.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
         names.append(path.name)
     return names
+
+
+def write_citizen_counts(path: Path, counts: pd.DataFrame) -> None:
+    """Verified citizen reports by region, category and employer sector (docs/citizen.md):
+    counts only; never a report's text, organisation, evidence or contact."""
+    counts.to_csv(path, index=False, lineterminator="\n")
 
 
 @dataclass
@@ -116,6 +123,9 @@ class Exporter:
             (folder / report_file(language)).write_text(
                 report_html(summary, language, self.election.option_names(language)),
                 encoding="utf-8")
+        citizen = public_counts(self.warehouse, snapshot.as_of)
+        if not citizen.empty:  # a day without verified citizen reports has no such file
+            write_citizen_counts(folder / "citizen-reports.csv", citizen)
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
             extra_tables_after_close(self.warehouse, snapshot, self.election, folder,
                                      self.forensics_threshold)

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from saylau.core.contract import Event, ExitPoll, Protocol
 from saylau.core.rules import DEFAULT_BALLOT, Ballot
-from saylau.core.validation import DayWindow, Rejection, StationInfo, validate
+from saylau.core.validation import DayWindow, Rejection, StationInfo, station_of, validate
 from saylau.streams.rows import event_row, exitpoll_row, protocol_row
 
 REJECTED_COLUMNS = ("source_topic", "source_partition", "source_offset", "reason", "detail",
@@ -96,7 +96,8 @@ def process_batch(messages: Sequence[Message], stations: Mapping[str, StationInf
             continue
         in_batch.add(event_id)
         assert message.value is not None  # validate() rejects empty messages
-        _add_event(result, outcome, event_id, message.value, stations[outcome.station_id], now)
+        _add_event(result, outcome, event_id, message.value,
+                   station_of(outcome, stations), now)
     return result
 
 

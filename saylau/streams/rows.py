@@ -8,7 +8,9 @@ from typing import Any
 
 from saylau.core.contract import (
     Assignment,
+    CaseUpdate,
     Checkout,
+    CitizenReport,
     Event,
     ExitPoll,
     Incident,
@@ -62,6 +64,11 @@ def _kind_columns(event: Event) -> dict[str, Any]:
         return {"target_station_id": event.target_station_id}
     if isinstance(event, Protocol):
         return {"source": event.source, "ballots_issued": event.ballots_issued}
+    if isinstance(event, CitizenReport):  # the employer's sector in `source`
+        return {"category": event.category, "source": event.sector}
+    if isinstance(event, CaseUpdate):  # the case in `incident_id`, the status in `reason`
+        return {"incident_id": str(event.case_id), "verdict": event.verdict or "",
+                "reason": event.status or ""}
     role = getattr(event, "role", "")
     return {"role": role}
 

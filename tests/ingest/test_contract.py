@@ -49,6 +49,15 @@ EXAMPLES = {
                  "invalid": 12, "votes": {"party_a": 700, "against_all": 386}},
     "assignment": {"kind": "assignment", "assigned_by": "lead-7",
                    "target_station_id": "KAZ011-0458", "note": "cover the afternoon"},
+    # citizen kinds belong to no station; a report to no observer (docs/citizen.md)
+    "citizen_report": {"kind": "citizen_report", "station_id": "citizen",
+                       "observer_id": "anonymous", "category": "employer_pressure",
+                       "sector": "school", "region_code": "KAZ011",
+                       "description": "told to vote and photograph the ballot",
+                       "contact_sealed": "c2VhbGVk"},
+    "case_update": {"kind": "case_update", "station_id": "citizen", "observer_id": "lawyer-1",
+                    "case_id": "0b6f7a0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "verdict": "verified",
+                    "status": "contacted", "note": "called back"},
 }
 CONTRACT_KINDS = {typing.get_args(model.model_fields["kind"].annotation)[0]
                   for model in typing.get_args(typing.get_args(Event)[0])}

@@ -1,27 +1,37 @@
 """A simulated day streamed by two workers into a 2 × 2 ClickHouse cluster while one replica
 of each shard is SIGKILLed and later restarted: every table equals a single-server run of
-the same day, row for row, and the dashboard's snapshot answers all through the failure.
+the same day, row for row, and the dashboard answers all through the failure: its snapshot
+on a connection of its own, and the dashboard itself served over HTTP to a logged-in
+headquarters screen.
 """
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
+from pydantic import SecretStr
 
 from saylau.core.contract import EVENT_TOPICS
 from saylau.core.election import Election
+from saylau.core.settings import Settings
 from saylau.dashboard.snapshot import take_snapshot
+from saylau.dashboard.users import add_user
 from saylau.ingest.simulator import simulate_day
 from saylau.kafka.broker import EmbeddedBroker
 from saylau.kafka.lag import consumer_lag
 from saylau.kafka.producer import EventProducer
 from saylau.warehouse.client import Warehouse, WarehouseError, create_schema, open_warehouse
 from saylau.warehouse.queries import STATION_COLUMNS
+from tests.dashboard.served import serve
 from tests.integration.compare import assert_same_snapshot, direct
 from tests.integration.snapshot import assert_same_tables, snapshot
 from tests.integration.test_pipeline import worker_env
@@ -59,6 +69,76 @@ class DashboardReader(threading.Thread):
 
     def snapshots_between(self, start: float, end: float) -> int:
         return sum(start <= moment <= end for moment in self.taken)
+
+
+class ScreenReader(threading.Thread):
+    """A headquarters screen on the dashboard served over HTTP: logs in, then asks for a
+    station page's refresh (every figure it shows comes from the warehouse) again and
+    again, and keeps every answer that is not a 200 with the page's figures."""
+
+    def __init__(self, url: str, password: str, station: str) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(base_url=url, timeout=60)
+        self.password, self.station = password, station
+        self.answered: list[float] = []
+        self.failures: list[str] = []
+        self.halt = threading.Event()
+
+    def refresh(self) -> dict:
+        return {"output": STATION_REFRESH,
+                "outputs": [{"id": f"station-{name}", "property": prop} for name, prop in (
+                    ("turnout", "figure"), ("incidents", "children"),
+                    ("exitpoll", "children"), ("protocols", "children"),
+                    ("timeline", "children"))],
+                "inputs": [{"id": "station-tick", "property": "n_intervals", "value": 1},
+                           {"id": "station-tt-as-of", "property": "data", "value": None}],
+                "state": [{"id": "station-id", "property": "data", "value": self.station}],
+                "changedPropIds": ["station-tick.n_intervals"]}
+
+    def run(self) -> None:
+        login = self.client.post("/auth/login", data={"username": "hq",
+                                                      "password": self.password})
+        if login.status_code != 302:
+            self.failures.append(f"login: {login.status_code}")
+            return
+        while not self.halt.is_set():
+            try:
+                answer = self.client.post("/_dash-update-component", json=self.refresh())
+                if answer.status_code == 200 and "station-turnout" in answer.json()["response"]:
+                    self.answered.append(time.monotonic())
+                else:
+                    self.failures.append(f"{answer.status_code}: {answer.text[:200]}")
+            except httpx.HTTPError as error:
+                self.failures.append(f"{type(error).__name__}: {error}")
+            self.halt.wait(0.3)
+
+    def answers_between(self, start: float, end: float) -> int:
+        return sum(start <= moment <= end for moment in self.answered)
+
+
+STATION_REFRESH = ("..station-turnout.figure...station-incidents.children...station-exitpoll"
+                   ".children...station-protocols.children...station-timeline.children..")
+
+
+@contextlib.contextmanager
+def served_dashboard(url: str, tmp_path: Path, registry: pd.DataFrame
+                     ) -> Iterator[ScreenReader]:
+    """The dashboard on the cluster, served over HTTP, and a screen reading it."""
+    password = secrets.token_urlsafe(16)
+    users = tmp_path / "dashboard-users.json"
+    add_user(users, "hq", "headquarters", None, password, set(registry["region_code"]))
+    settings = Settings(warehouse=url, data_dir=tmp_path / "dashboard",
+                        registry=tmp_path / "stations.csv", dashboard_users=users,
+                        dashboard_secret=SecretStr(secrets.token_urlsafe(32)))
+    warehouse = open_warehouse(url)
+    try:
+        with serve(settings, warehouse) as address:
+            screen = ScreenReader(address, password, str(registry["station_id"].iloc[0]))
+            yield screen
+            screen.halt.set()
+            screen.join(60)
+    finally:
+        warehouse.close()
 
 
 def send(producer: EventProducer, prefix: str, messages: list) -> None:
@@ -105,12 +185,14 @@ def test_a_day_through_a_replica_of_each_shard_killed_equals_one_server(
             for n, primary in enumerate(primaries)]
     dashboard = DashboardReader(clickhouse_cluster.url(database))
 
-    with EventProducer(broker.bootstrap, topic_prefix) as producer:
+    with served_dashboard(clickhouse_cluster.url(database), tmp_path, registry) as screen, \
+            EventProducer(broker.bootstrap, topic_prefix) as producer:
         send(producer, topic_prefix, thirds[0])
         with WorkerProcess(envs[0], tmp_path / "w0.log") as first, \
                 WorkerProcess(envs[1], tmp_path / "w1.log") as second:
             first.wait_caught_up(timeout=240)
             dashboard.start()
+            screen.start()
             send(producer, topic_prefix, thirds[1])
             # Killed at once, while the workers are storing the second third (the group
             # commits in a few large steps: waiting for a given lag could miss the work).
@@ -154,6 +236,8 @@ def test_a_day_through_a_replica_of_each_shard_killed_equals_one_server(
         assert local_counts(shard[0], database) == local_counts(shard[1], database)
     assert dashboard.failures == []
     assert dashboard.snapshots_between(killed_at, restarted_at) >= 2
+    assert screen.failures == []
+    assert screen.answers_between(killed_at, restarted_at) >= 2
 
 
 def test_a_batch_retried_on_another_replica_is_stored_once(

@@ -184,13 +184,16 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
                               "acknowledged and then delivered to Kafka.")
     app.state.gateway = gateway
     app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes,
-                       per_path={"/v1/media": settings.media_max_bytes})
+                       per_path={"/v1/media": settings.media_max_bytes,
+                                 "/v1/citizen-reports": settings.citizen_max_body_bytes})
     _error_handlers(app)
+    from saylau.ingest.gateway.citizen import add_citizen_routes
     from saylau.ingest.gateway.fieldapp import add_fieldapp_routes
     from saylau.ingest.gateway.routes import add_routes
 
     add_routes(app, gateway)
     add_fieldapp_routes(app, gateway)
+    add_citizen_routes(app, gateway)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
@@ -234,6 +237,9 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     components.update(event.pop("$defs", {}))
     components["Event"] = event
     components.update(schemas.extra_components())
+    from saylau.ingest.gateway.citizen import citizen_components
+
+    components.update(citizen_components())
     app.openapi_schema = document
     return document
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from saylau.core.contract import Event, event_to_json, parse_event, topic_for
+from saylau.core.contract import CITIZEN_KINDS, Event, event_to_json, parse_event, topic_for
 from saylau.core.rules import Ballot
 from saylau.core.validation import (
     SENDER_KEYED_FIELDS,
@@ -29,7 +29,7 @@ from saylau.ingest.gateway.tokens import Identity
 
 HQ_KINDS = frozenset({"review", "assignment"})
 # The refusals that say the token may not send this at all (403 for a single event).
-FORBIDDEN_REASONS = frozenset({"observer_mismatch", "role_not_allowed",
+FORBIDDEN_REASONS = frozenset({"citizen_route", "observer_mismatch", "role_not_allowed",
                                "official_source_not_allowed", "station_not_assigned"})
 StationsOf = Callable[[str], frozenset[str]]  # observer_id -> the stations they are placed at
 
@@ -112,7 +112,12 @@ def parse_item(item: Any) -> Event | Refusal:
 
 def authorize(event: Event, identity: Identity) -> Refusal | None:
     """Headquarters send reviews, assignments and official figures; observers their own
-    reports (where: :func:`station_refusal`)."""
+    reports (where: :func:`station_refusal`). Citizen reports and their follow-up have
+    routes of their own (/v1/citizen-reports, the dashboard), never an observer's token."""
+    if event.kind in CITIZEN_KINDS:
+        return Refusal("citizen_route", "citizen reports go to POST /v1/citizen-reports; "
+                       "case updates come from the dashboard",
+                       [FieldProblem("kind", "is not sent with a token")], str(event.event_id))
     if event.kind in HQ_KINDS:
         return _headquarters_only(event, identity)
     if getattr(event, "source", None) == "official" and identity.role != "hq":
