@@ -31,7 +31,8 @@ from saylau.dashboard.regional import version_of
 from saylau.dashboard.users import HEADQUARTERS, LEGAL, User
 from saylau.warehouse.citizen import cases
 
-dash.register_page(__name__, path="/cases", title="Saylau — citizen reports", name="Cases")
+dash.register_page(__name__, path="/cases", name="Cases",
+                   title=lambda **_path: t("Saylau — citizen reports"))
 
 PAGE = "cases"
 MODERATORS = frozenset({LEGAL, HEADQUARTERS})
@@ -108,12 +109,12 @@ def act(verdict_clicks: list[int | None], status_clicks: list[int | None],
     try:
         event = _event_for(clicked, case_id, user.username, values)
     except ValueError as problem:
-        return f"{problem}; {t('nothing sent.')}"
+        return t("{problem}; nothing sent.").format(problem=problem)
     try:
         current_context().actions.send(event)
     except ActionError as error:
-        return f"{t('Not sent:')} {error}"
-    return html.Span(f"{t('Sent for case')} {case_id}.", id=f"{PAGE}-sent")
+        return t("Not sent: {error}").format(error=error)
+    return html.Span(t("Sent for case {case_id}.").format(case_id=case_id), id=f"{PAGE}-sent")
 
 
 def _by_case(states: list[Any], case_id: str) -> dict[str, Any]:
