@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     # English only by default for now: tests/exports/test_personal_data.py counts ten
     # files per bundle (the lead decides on "kk,ru,en", the default).
     export_languages: str = Field(
-        "en", description="the languages of each bundle's report and maps, comma-separated "
+        "kk,ru,en", description="the languages of each bundle's report and maps, comma-separated "
                           "(kk,ru,en): English as report.html and turnout.png, the others as "
                           "report.kk.html, turnout.kk.png…")
 
