@@ -44,21 +44,23 @@ def test_every_screen_in_each_language(field_site: FieldSite, phone: webdriver.C
                                    == texts["Saylau observer"])
 
 
+@pytest.mark.parametrize(("language", "locale"),
+                         [("kk", "kk-KZ"), ("ru", "ru-RU"), ("en", "en-US")])
 def test_the_phones_language_is_the_default(field_site: FieldSite,
                                             chromium_paths: tuple[str, str],
-                                            artifacts: Path) -> None:
+                                            artifacts: Path, language: str, locale: str) -> None:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium_paths[0]
     for flag in PHONE_FLAGS:
         options.add_argument(flag)
-    options.add_argument("--lang=ru-RU")
-    options.add_experimental_option("prefs", {"intl.accept_languages": "ru-RU,ru"})
+    options.add_argument(f"--lang={locale}")
+    options.add_experimental_option("prefs", {"intl.accept_languages": f"{locale},{language}"})
     options.add_experimental_option("mobileEmulation", PHONE)
     driver = webdriver.Chrome(service=Service(chromium_paths[1]), options=options)
     try:
         open_app(driver, field_site.app_url)  # not signed in: the sign-in screen
-        assert heading(driver, "signin") == messages("ru")["Sign in"]
+        assert heading(driver, "signin") == messages(language)["Sign in"]
         (artifacts / "fieldapp").mkdir(exist_ok=True)
-        driver.save_screenshot(str(artifacts / "fieldapp" / "ru-signin.png"))
+        driver.save_screenshot(str(artifacts / "fieldapp" / f"{language}-signin.png"))
     finally:
         driver.quit()
