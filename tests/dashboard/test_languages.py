@@ -22,6 +22,8 @@ PAGES = [
     ("region", "/region/KAZ011", ".region-side h2", "Suggested redeployment"),
     ("station", "/station/{station}", ".station h2", "Commission"),
     ("media", "/media", "h1", "Saylau — media exports"),
+    ("analysis", "/analysis", ".analysis h1", "Saylau — analysis"),
+    ("cases", "/cases", "h1", "Citizen reports"),
 ]
 
 

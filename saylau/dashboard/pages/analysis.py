@@ -25,7 +25,8 @@ from saylau.dashboard.embargo import embargo_text, embargoed_until
 from saylau.dashboard.language import t
 from saylau.dashboard.snapshot import current_settings
 
-dash.register_page(__name__, path="/analysis", title="Saylau — analysis", name="Analysis")
+dash.register_page(__name__, path="/analysis", name="Analysis",
+                   title=lambda **_path: t("Saylau — analysis"))
 
 PAGE = "analysis"
 DISCREPANCIES_SHOWN = 50
@@ -41,21 +42,21 @@ def layout(region: str | None = None, **_query: str) -> html.Div:
     scopes = ["national", *sorted(set(histogram["scope"]) - {"national"})] \
         if len(histogram) else []
     return html.Div(className="analysis", children=[
-        html.H1("Saylau — analysis"),
-        html.H2("Estimates (95 % and 99 % margins of error)"),
+        html.H1(t("Saylau — analysis")),
+        html.H2(t("Estimates (95 % and 99 % margins of error)")),
         *_estimates(tables["estimates"], embargo_ends),
-        html.H2("Turnout against the leader's share"),
+        html.H2(t("Turnout against the leader's share")),
         dcc.Dropdown(id=f"{PAGE}-scope", options=scopes, value="national" if scopes else None,
                      clearable=False),
         dcc.Store(id=f"{PAGE}-histogram", data=histogram.to_dict("records")),
         dcc.Graph(id=f"{PAGE}-heatmap"),
-        html.H2("Whole-number percentages"),
+        html.H2(t("Whole-number percentages")),
         _integer_test(tables["integer_test"]),
         *_figure_if(tables["integer_test"], integer_test_figure, "integer"),
-        html.H2("Excess votes (Shpilkin)"),
+        html.H2(t("Excess votes (Shpilkin)")),
         _shpilkin(tables["shpilkin_summary"]),
         *_shpilkin_figure(tables),
-        html.H2("Official protocols against observers' copies"),
+        html.H2(t("Official protocols against observers' copies")),
         _discrepancies(tables["discrepancies"]),
         *_figure_if(tables["discrepancies"].assign(discrepant=True), discrepancy_figure,
                     "discrepancy-chart"),
@@ -125,12 +126,14 @@ def _estimates(table: pd.DataFrame, embargo_ends: dt.datetime | None) -> list:
 
 
 def _estimate_table(table: pd.DataFrame) -> html.Table:
-    header = ["Source", "Scope", "Quantity", "Estimate, %", "± 95 %", "± 99 %", "Stations"]
+    header = [t("Source"), t("Scope"), t("Quantity"), t("Estimate, %"), "± 95 %", "± 99 %",
+              t("Stations")]
     rows = [html.Tr([html.Td(r.source), html.Td(r.scope), html.Td(r.quantity),
                      html.Td(_pct(r.estimate), className="estimate"),
                      html.Td(_pct(r.margin_95), className="margin-95"),
                      html.Td(_pct(r.margin_99), className="margin-99"),
-                     html.Td(f"{r.stations} of {r.population}")],
+                     html.Td(t("{stations} of {population}").format(
+                         stations=r.stations, population=r.population))],
                     id=f"{PAGE}-estimate-{r.source}-{r.scope}-{r.quantity}")
             for r in table.itertuples(index=False)]
     return _table(header, rows, "estimates")
@@ -138,15 +141,16 @@ def _estimate_table(table: pd.DataFrame) -> html.Table:
 
 def _integer_test(table: pd.DataFrame) -> html.Div | html.Table:
     if table.empty:
-        return html.Div("No official results yet.", id=f"{PAGE}-integer")
-    header = ["Quantity", "Stations", "Observed", "Expected (null mean)",
-              "99.9th percentile", "Excess", "Significant"]
+        return html.Div(t("No official results yet."), id=f"{PAGE}-integer")
+    header = [t("Quantity"), t("Stations"), t("Observed"), t("Expected (null mean)"),
+              t("99.9th percentile"), t("Excess"), t("Significant")]
     rows = [html.Tr([html.Td(r.quantity), html.Td(f"{r.stations}"),
                      html.Td(f"{r.observed}", className="observed"),
                      html.Td(f"{r.null_mean:.1f}", className="null-mean"),
                      html.Td(f"{r.threshold:.1f}", className="threshold"),
                      html.Td(f"{r.excess:+.1f}", className="excess"),
-                     html.Td("yes" if r.significant else "no", className="significant")],
+                     html.Td(t("yes") if r.significant else t("no"),
+                             className="significant")],
                     id=f"{PAGE}-integer-{r.quantity}")
             for r in table.itertuples(index=False)]
     return _table(header, rows, "integer")
@@ -154,15 +158,15 @@ def _integer_test(table: pd.DataFrame) -> html.Div | html.Table:
 
 def _shpilkin(summary: pd.DataFrame) -> html.Div:
     if summary.empty:
-        return html.Div("No official results yet.", id=f"{PAGE}-shpilkin")
+        return html.Div(t("No official results yet."), id=f"{PAGE}-shpilkin")
     s = summary.iloc[0]
     return html.Div(id=f"{PAGE}-shpilkin", children=[
         html.Span(f"{s['excess_votes']:,.0f}", id=f"{PAGE}-shpilkin-excess"),
-        html.Span(" votes for the leader above the honest expectation ("),
+        html.Span(" " + t("votes for the leader above the honest expectation") + " ("),
         html.Span(f"{100 * s['excess_share']:.2f}", id=f"{PAGE}-shpilkin-share"),
-        html.Span(" % of valid votes); clean turnout peak at "),
+        html.Span(" % " + t("of valid votes") + "); " + t("clean turnout peak at") + " "),
         html.Span(f"{s['peak_pct']:.0f}", id=f"{PAGE}-shpilkin-peak"),
-        html.Span(" %, leader's share there "),
+        html.Span(" %, " + t("leader's share there") + " "),
         html.Span(f"{100 * s['clean_share']:.2f}", id=f"{PAGE}-shpilkin-clean"),
         html.Span(" %."),
     ])
@@ -177,8 +181,8 @@ def _shpilkin_figure(tables: dict[str, pd.DataFrame]) -> list:
 
 
 def _discrepancies(table: pd.DataFrame) -> html.Div:
-    header = ["Station", "Region", "Fields that differ", "Largest difference",
-              "Ballots issued (official − copy)", "Votes (official − copy)"]
+    header = [t("Station"), t("Region"), t("Fields that differ"), t("Largest difference"),
+              t("Ballots issued (official − copy)"), t("Votes (official − copy)")]
     rows = [html.Tr([html.Td(r.station_id), html.Td(r.region_code), html.Td(r.fields),
                      html.Td(f"{r.largest}", className="largest"),
                      html.Td(f"{r.ballots_issued_diff:+d}", className="issued-diff"),
@@ -186,7 +190,8 @@ def _discrepancies(table: pd.DataFrame) -> html.Div:
                     id=f"{PAGE}-discrepancy-{r.station_id}")
             for r in table.head(DISCREPANCIES_SHOWN).itertuples(index=False)]
     return html.Div([
-        html.P(f"{len(table)} stations differ", id=f"{PAGE}-discrepancy-count"),
+        html.P(t("{count} stations differ").format(count=len(table)),
+               id=f"{PAGE}-discrepancy-count"),
         _table(header, rows, "discrepancies")])
 
 
