@@ -1,6 +1,7 @@
 """Pure Plotly figure builders for the tables of ``estimates`` and ``forensics``.
 
 Plain DataFrames in, ``go.Figure`` out; no I/O. Column names are those the tables document.
+Every text on a figure is in `language` (a catalog of saylau/locale; English by default).
 """
 
 from __future__ import annotations
@@ -8,27 +9,30 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from saylau.core.i18n import DEFAULT_LANGUAGE, gettext, number
 
-def estimates_figure(table: pd.DataFrame, scope: str = "national",
-                     title: str = "Estimated shares") -> go.Figure:
+
+def estimates_figure(table: pd.DataFrame, scope: str = "national", title: str | None = None,
+                     language: str = DEFAULT_LANGUAGE) -> go.Figure:
     """Bars of ``estimate`` per ``quantity`` with 95 % (thick) and 99 % (thin) error bars; the
     table of ``share_table`` / ``turnout_table`` (rows of ``scope``) or of
     ``stratified_share_table`` (no ``scope`` column)."""
     rows = table[table["scope"] == scope] if "scope" in table.columns else table
     pct = 100 * rows["estimate"]
-    figure = go.Figure(go.Bar(x=rows["quantity"], y=pct, name="estimate",
+    figure = go.Figure(go.Bar(x=rows["quantity"], y=pct, name=gettext("estimate", language),
                               error_y={"type": "data", "array": 100 * rows["margin_95"],
                                        "thickness": 2}))
-    figure.add_trace(go.Scatter(x=rows["quantity"], y=pct, mode="markers", name="99 % interval",
-                                marker={"size": 1},
+    figure.add_trace(go.Scatter(x=rows["quantity"], y=pct, mode="markers",
+                                name=gettext("interval, 99 %", language), marker={"size": 1},
                                 error_y={"type": "data", "array": 100 * rows["margin_99"],
                                          "thickness": 1, "width": 8}))
-    figure.update_layout(title=title, yaxis_title="%", showlegend=False)
+    figure.update_layout(title=title or gettext("Estimated shares", language), yaxis_title="%",
+                         showlegend=False)
     return figure
 
 
 def turnout_share_heatmap(histogram: pd.DataFrame, scope: str = "national",
-                          bin_pct: float = 1.0) -> go.Figure:
+                          bin_pct: float = 1.0, language: str = DEFAULT_LANGUAGE) -> go.Figure:
     """Stations by turnout (x) and leader share (y): the ``turnout_share_histogram`` rows of
     ``scope``, on a full 0-100 % grid."""
     rows = histogram[histogram["scope"] == scope]
@@ -38,48 +42,61 @@ def turnout_share_heatmap(histogram: pd.DataFrame, scope: str = "national",
             .reindex(index=edges, columns=edges, fill_value=0))
     # z as nested lists: plain numbers in the browser (a numpy array travels base64-encoded)
     figure = go.Figure(go.Heatmap(x=list(grid.columns), y=list(grid.index),
-                                  z=grid.to_numpy().tolist(),
-                                  colorscale="Viridis", colorbar={"title": "stations"}))
-    figure.update_layout(title=f"Turnout vs leader share ({scope})", xaxis_title="turnout, %",
-                         yaxis_title="leader share, %")
+                                  z=grid.to_numpy().tolist(), colorscale="Viridis",
+                                  colorbar={"title": gettext("stations", language)}))
+    figure.update_layout(
+        title=gettext("Turnout vs leader share ({scope})", language).format(scope=scope),
+        xaxis_title=gettext("turnout, %", language),
+        yaxis_title=gettext("leader share, %", language))
     return figure
 
 
-def integer_test_figure(table: pd.DataFrame) -> go.Figure:
+def integer_test_figure(table: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> go.Figure:
     """Observed whole-number percentages against the null mean and its 99.9th percentile, per
     ``quantity`` (the ``integer_test`` table)."""
     figure = go.Figure()
-    figure.add_trace(go.Bar(x=table["quantity"], y=table["observed"], name="observed"))
-    figure.add_trace(go.Bar(x=table["quantity"], y=table["null_mean"], name="null mean"))
+    figure.add_trace(go.Bar(x=table["quantity"], y=table["observed"],
+                            name=gettext("observed", language)))
+    figure.add_trace(go.Bar(x=table["quantity"], y=table["null_mean"],
+                            name=gettext("null mean", language)))
     figure.add_trace(go.Scatter(x=table["quantity"], y=table["threshold"], mode="markers",
                                 marker={"symbol": "line-ew-open", "size": 30},
-                                name="99.9th percentile of null"))
-    figure.update_layout(title="Whole-number percentages", barmode="group",
-                         yaxis_title="count")
+                                name=gettext("99.9th percentile of null", language)))
+    figure.update_layout(title=gettext("Whole-number percentages", language), barmode="group",
+                         yaxis_title=gettext("count", language))
     return figure
 
 
-def shpilkin_figure(bins: pd.DataFrame, summary: dict[str, float]) -> go.Figure:
+def shpilkin_figure(bins: pd.DataFrame, summary: dict[str, float],
+                    language: str = DEFAULT_LANGUAGE) -> go.Figure:
     """Votes per turnout bin: the leader, the others and the leader's honest expectation (the
     ``shpilkin`` table and summary)."""
     figure = go.Figure()
     x = bins["turnout_pct"]
-    figure.add_trace(go.Scatter(x=x, y=bins["leader_votes"], mode="lines", name="leader"))
-    figure.add_trace(go.Scatter(x=x, y=bins["other_votes"], mode="lines", name="others"))
+    figure.add_trace(go.Scatter(x=x, y=bins["leader_votes"], mode="lines",
+                                name=gettext("leader", language)))
+    figure.add_trace(go.Scatter(x=x, y=bins["other_votes"], mode="lines",
+                                name=gettext("others", language)))
     figure.add_trace(go.Scatter(x=x, y=bins["expected_leader"], mode="lines",
-                                line={"dash": "dash"}, name="leader, honest expectation"))
+                                line={"dash": "dash"},
+                                name=gettext("leader, honest expectation", language)))
     figure.add_vline(x=summary["peak_pct"], line={"dash": "dot"})
-    figure.update_layout(title=f"Excess votes for the leader ≈ {summary['excess_votes']:,.0f}",
-                         xaxis_title="turnout, %", yaxis_title="votes")
+    excess = number(round(summary["excess_votes"]), language)
+    figure.update_layout(
+        title=gettext("Excess votes for the leader ≈ {votes}", language).format(votes=excess),
+        xaxis_title=gettext("turnout, %", language), yaxis_title=gettext("votes", language))
     return figure
 
 
-def discrepancy_figure(table: pd.DataFrame, top: int = 30) -> go.Figure:
+def discrepancy_figure(table: pd.DataFrame, top: int = 30,
+                       language: str = DEFAULT_LANGUAGE) -> go.Figure:
     """The ``top`` discrepant stations by the leader's gain over the observer's copy (the
     ``protocol_discrepancies`` table)."""
     rows = table[table["discrepant"]].sort_values("leader_gain", ascending=False).head(top)
+    votes = gettext("votes", language)
     figure = go.Figure(go.Bar(x=rows["station_id"], y=rows["leader_gain"],
                               customdata=rows[["fields"]],
-                              hovertemplate="%{x}<br>+%{y} votes<br>%{customdata[0]}"))
-    figure.update_layout(title="Official protocol vs observer copy", yaxis_title="votes gained")
+                              hovertemplate="%{x}<br>+%{y} " + votes + "<br>%{customdata[0]}"))
+    figure.update_layout(title=gettext("Official protocol vs observer copy", language),
+                         yaxis_title=gettext("votes gained", language))
     return figure

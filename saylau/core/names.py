@@ -35,7 +35,7 @@ ROLE_NAMES = {"headquarters": N_("headquarters"), "regional_lead": N_("regional 
               "commission_member": N_("commission member"),
               "exit_pollster": N_("exit pollster"), "journalist": N_("journalist")}
 SOURCE_NAMES = {"observer_count": N_("observer count"), "official": N_("official"),
-                "observer_copy": N_("observer copy")}
+                "observer_copy": N_("observer copy"), "exitpoll": N_("exit poll")}
 FREE_REASON_NAMES = {"removed": N_("removed"), "shift ended": N_("shift ended"),
                      "reassigned": N_("reassigned"), "checked out": N_("checked out"),
                      "reserve": N_("reserve")}

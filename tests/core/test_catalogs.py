@@ -94,9 +94,10 @@ def test_babel_finds_no_error_in_the_catalog(language: str) -> None:
 
 # --- The literal check --------------------------------------------------------------------
 CHECKED = [*sorted((ROOT / "saylau/dashboard/pages").glob("*.py")),
-           ROOT / "saylau/dashboard/figures.py", ROOT / "saylau/dashboard/regional.py"]
-# /analysis is being redesigned elsewhere; its texts are translated when it settles.
-NOT_YET = {"analysis.py"}
+           ROOT / "saylau/dashboard/figures.py", ROOT / "saylau/dashboard/regional.py",
+           ROOT / "saylau/analysis/figures.py"]
+# Every page is checked (the /analysis page too, since its texts are in the catalogs).
+NOT_YET: set[str] = set()
 HTML_TEXT = {"H1", "H2", "H3", "P", "Span", "Div", "Th", "Td", "Label", "Button", "A", "Li",
              "Link", "Option", "Summary"}
 TEXT_KEYWORDS = {"title", "name", "hovertemplate", "placeholder", "label", "text"}

@@ -22,7 +22,8 @@ from saylau.analysis.report import analysis_tables
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
 from saylau.dashboard.embargo import embargo_text, embargoed_until
-from saylau.dashboard.language import t
+from saylau.dashboard.language import current_language, t
+from saylau.dashboard.names import region_name, source_name
 from saylau.dashboard.snapshot import current_settings
 
 dash.register_page(__name__, path="/analysis", name="Analysis",
@@ -109,7 +110,8 @@ def suspicious_in_region(region: str | None, records: list[dict]) -> list[dict]:
 def heatmap(scope: str | None, records: list[dict]) -> dict:
     histogram = pd.DataFrame(records, columns=["scope", "turnout_pct", "leader_share_pct",
                                                "stations", "voters"])
-    return turnout_share_heatmap(histogram, scope or "national").to_dict()
+    return turnout_share_heatmap(histogram, scope or "national",
+                                 language=current_language()).to_dict()
 
 
 def _pct(value: float) -> str:
@@ -128,7 +130,11 @@ def _estimates(table: pd.DataFrame, embargo_ends: dt.datetime | None) -> list:
 def _estimate_table(table: pd.DataFrame) -> html.Table:
     header = [t("Source"), t("Scope"), t("Quantity"), t("Estimate, %"), "± 95 %", "± 99 %",
               t("Stations")]
-    rows = [html.Tr([html.Td(r.source), html.Td(r.scope), html.Td(r.quantity),
+    options = current_settings().election().option_names(current_language())
+    rows = [html.Tr([html.Td(source_name(r.source)),
+                     html.Td(t("national") if r.scope == "national" else region_name(r.scope)),
+                     html.Td(t("turnout") if r.quantity == "turnout"
+                             else options.get(r.quantity, r.quantity)),
                      html.Td(_pct(r.estimate), className="estimate"),
                      html.Td(_pct(r.margin_95), className="margin-95"),
                      html.Td(_pct(r.margin_99), className="margin-99"),
@@ -177,7 +183,8 @@ def _shpilkin_figure(tables: dict[str, pd.DataFrame]) -> list:
         return []
     summary = tables["shpilkin_summary"].iloc[0].to_dict()
     return [dcc.Graph(id=f"{PAGE}-shpilkin-chart",
-                      figure=shpilkin_figure(tables["shpilkin_bins"], summary))]
+                      figure=shpilkin_figure(tables["shpilkin_bins"], summary,
+                                             language=current_language()))]
 
 
 def _discrepancies(table: pd.DataFrame) -> html.Div:
@@ -201,4 +208,5 @@ def _table(header: list[str], rows: list, name: str) -> html.Table:
 
 
 def _figure_if(table: pd.DataFrame, build, name: str) -> list:  # type: ignore[no-untyped-def]
-    return [] if table.empty else [dcc.Graph(id=f"{PAGE}-{name}-chart", figure=build(table))]
+    return [] if table.empty else [dcc.Graph(id=f"{PAGE}-{name}-chart",
+                                          figure=build(table, language=current_language()))]
