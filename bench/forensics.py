@@ -32,6 +32,7 @@ from saylau.ingest.simulator import NO_NOISE, Scenario, simulate_day
 from saylau.ingest.simulator.variants import VARIANTS
 
 MATERIAL = 0.05  # falsification that moved at least this share of registered voters
+DAY_ADDITIONS = 0.02  # honest voters added to the lists on the day, of the registered
 PROTOCOL = ["station_id", "registered", "ballots_received", "ballots_issued", "ballots_cast",
             "invalid", "votes"]
 
@@ -42,30 +43,37 @@ class Tables:
     copies: pd.DataFrame
     turnout: pd.DataFrame
     registry: pd.DataFrame
+    removals: pd.DataFrame
     truth: dict
 
 
 def day_tables(seed: int, stations: int, mix: tuple[float, ...]) -> Tables:
     registry = synthetic_registry(stations, stations * 900, seed=seed)
     scenario = Scenario(seed=seed, noise=NO_NOISE, falsified_share=0.06,
-                        variant_mix=mix, honest_oddities=0.03)
+                        variant_mix=mix, honest_oddities=0.03,
+                        day_additions=DAY_ADDITIONS)
     day = simulate_day(registry, Election(), scenario)
     region = dict(zip(registry["station_id"], registry["region_code"], strict=True))
-    protocols, turnout = [], []
+    protocols, turnout, removals = [], [], []
     for message in day.messages():
         event = json.loads(message.value)
         if event["kind"] == "protocol":
             protocols.append({**{k: event.get(k) for k in PROTOCOL}, "source": event["source"],
                               "region_code": region[event["station_id"]]})
+        elif event["kind"] == "checkout" and event.get("reason") == "removed" \
+                and event.get("role") == "observer":
+            removals.append((event["station_id"], event["occurred_at"]))
         elif event["kind"] == "turnout":
             turnout.append((event["station_id"], event["source"], event["occurred_at"],
                             event["ballots_issued"]))
     frame = pd.DataFrame(protocols).drop_duplicates(["station_id", "source"], keep="last")
     curves = pd.DataFrame(turnout, columns=["station_id", "source", "occurred_at", "ballots"])
     curves["occurred_at"] = pd.to_datetime(curves["occurred_at"], utc=True)
+    expelled = pd.DataFrame(removals, columns=["station_id", "occurred_at"])
+    expelled["occurred_at"] = pd.to_datetime(expelled["occurred_at"], utc=True)
     return Tables(frame[frame["source"] == "official"].reset_index(drop=True),
                   frame[frame["source"] == "observer_copy"].reset_index(drop=True),
-                  curves, registry, day.truth)
+                  curves, registry, expelled, day.truth)
 
 
 def old_rule(tables: Tables) -> set[str]:
@@ -79,7 +87,8 @@ def old_rule(tables: Tables) -> set[str]:
 def labelled(tables: Tables) -> pd.DataFrame:
     """Per station: its score, old-rule flag, falsification kind (or clean / an oddity) and
     the share of registered voters the falsification moved."""
-    reasons = all_reasons(tables.official, tables.copies, tables.turnout, tables.registry)
+    reasons = all_reasons(tables.official, tables.copies, tables.turnout, tables.registry,
+                          tables.removals)
     scores = suspicion_scores(tables.official, reasons).set_index("station_id")
     truth = {s["station_id"]: s for s in tables.truth["falsification"]["stations"]}
     oddities = {s["station_id"]: s["kind"] for s in tables.truth.get("oddities", [])}
@@ -100,19 +109,24 @@ def labelled(tables: Tables) -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame, threshold: float) -> list[str]:
-    lines = [f"{'kind':32} {'stations':>8} {'recall':>7} {'recall≥5%':>9} {'old rule':>8}"]
+    lines = [f"{'kind':32} {'stations':>8} {'recall':>7} {'recall≥5%':>9} "
+             f"{'unwatched≥5%':>12} {'old rule':>8}"]
     flagged = frame["score"] >= threshold
     for kind, part in frame[frame["falsified"]].groupby("kind"):
         material = part["moved"] >= MATERIAL
+        unwatched = material & ~part["observed"]
         hit = flagged[part.index]
-        lines.append(f"{kind:32} {len(part):8d} {hit.mean():7.3f} "
-                     f"{hit[material].mean() if material.any() else float('nan'):9.3f} "
-                     f"{part['old_flag'].mean():8.3f}")
+        lines.append(f"{kind:32} {len(part):8d} {hit.mean():7.3f} {_mean(hit[material]):9.3f} "
+                     f"{_mean(hit[unwatched]):12.3f} {part['old_flag'].mean():8.3f}")
     lines.append(f"{'clean kind':32} {'stations':>8} {'flagged':>7} {'old rule':>8}")
     for kind, part in frame[~frame["falsified"]].groupby("kind"):
         lines.append(f"{kind:32} {len(part):8d} {flagged[part.index].mean():7.4f} "
                      f"{part['old_flag'].mean():8.4f}")
     return lines
+
+
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def figures(frame: pd.DataFrame, threshold: float, column: str = "score") -> dict[str, float]:
@@ -154,7 +168,7 @@ def main() -> int:
     frame = pd.concat(frames, ignore_index=True)
     for line in summary(frame, args.threshold):
         print(line)
-    for threshold in (2.5, 3.0, 3.5, 4.0, 5.0, 6.0):
+    for threshold in (2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.5, 4.0, 5.0, 6.0):
         f = figures(frame, threshold)
         print(f"threshold {threshold:4.1f}: recall≥5% {f['recall']:.3f} (unwatched "
               f"{f['recall_unwatched']:.3f}) false_flag_rate {f['false_flag_rate']:.4f}")

@@ -131,7 +131,8 @@ def _suspicion(warehouse: Warehouse, protocols: pd.DataFrame, registry: pd.DataF
                 "suspicion_reasons": pd.DataFrame(columns=REASON_COLUMNS)}
     copies = protocols[protocols["source"] == "observer_copy"].reset_index(drop=True)
     turnout = queries.turnout_history(warehouse, official["station_id"].tolist(), as_of)
-    reasons = all_reasons(official, copies, turnout, registry)
+    reasons = all_reasons(official, copies, turnout, registry,
+                          queries.observer_removals(warehouse, as_of))
     scores = suspicion_scores(official, reasons, threshold)
     results = station_results(official).set_index("station_id")
     flagged = scores[scores["flagged"]].reset_index(drop=True)

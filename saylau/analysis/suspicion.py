@@ -19,9 +19,13 @@ Reasons:
   each usual denominator on its own, against a binomial null for the station's size;
 - ``outlier_turnout_and_share`` / ``outlier_leader_share``: far above comparable stations
   (the district, the nearest stations) with robust statistics (median, MAD);
+- ``voters_added_on_the_day``: far more voters added to the list (the protocol's list
+  against the registry's) than at comparable stations: how carousel voters get ballots;
 - ``turnout_above_observer_count``: official turnout ran ahead of the observer's own count;
 - ``turnout_jump``: a burst in the official turnout curve (``last_hour`` in the detail);
 - ``observer_copy_missing``: the observer was there in the last hour, no copy came;
+- ``observer_removed_before_count``: an observer was expelled in the last hour or after the
+  close, and no copy came;
 - ``impossible_arithmetic`` / ``identical_figures``: figures that cannot be, or repeat.
 """
 
@@ -39,7 +43,7 @@ REASON_COLUMNS = ["station_id", "reason", "strength", "figure", "detail"]
 SCORE_COLUMNS = ["station_id", "region_code", "score", "flagged", "reasons", "top_reason"]
 MAX_STRENGTH = 10.0
 MIN_STRENGTH = 1.0  # reasons weaker than a 1-in-10 chance are not listed (nor counted)
-DEFAULT_THRESHOLD = 2.5  # chosen on the simulator: bench/forensics.py (docs: replay-and-analysis)
+DEFAULT_THRESHOLD = 2.7  # chosen on the simulator: bench/forensics.py (docs: replay-and-analysis)
 ROUND_STEPS = (5.0, 1.0)  # round and whole percentages
 ROUND_TOLERANCE = 0.0  # percentage points beyond the nearest whole vote (a target is hit exactly)
 SMEAR_POINTS = 11  # values of p averaged over in chance_of_round
@@ -52,6 +56,9 @@ REPORT_MATCH_SECONDS = 15 * 60  # an observer count within this of an official r
 COUNT_SLACK_VOTES = 3.0  # an observer's count is a few votes off at any station
 LAST_HOUR_SECONDS = 75 * 60  # an observer counting this close to the close was there
 MISSING_COPY_STRENGTH = 2.0
+REMOVED_STRENGTH = 1.5  # an expulsion before the count: a fact, but observers are expelled
+# for other reasons too, so it adds to the figures' evidence rather than flagging alone
+ADDED_LOG_SD_FLOOR = 0.2  # list additions' spread (as a log) is never taken below this
 
 Floats = npt.NDArray[np.float64]
 
@@ -164,22 +171,31 @@ def _column(frame: pd.DataFrame, name: str, default: Floats) -> Floats:
 
 # --- Outliers against comparable stations ------------------------------------------------------
 
-def robust_z(values: Floats, groups: npt.NDArray[np.int64], binomial_n: Floats) -> Floats:
+def robust_z(values: Floats, groups: npt.NDArray[np.int64], binomial_n: Floats,
+             floor: float = SHARE_SD_FLOOR, own_sd: Floats | None = None) -> Floats:
     """(value − group median) / robust spread, the spread being the group's MAD (as an SD,
-    at least SHARE_SD_FLOOR) widened by the station's own binomial noise (small stations)."""
+    at least ``floor``) widened by the station's own count noise (binomial at ``binomial_n``,
+    or ``own_sd``), so that small stations are not flagged for chance."""
     z = np.zeros(values.size)
     for group in np.unique(groups):
         member = groups == group
         median = np.median(values[member])
         mad = MAD_TO_SD * np.median(np.abs(values[member] - median))
-        spread = np.hypot(max(mad, SHARE_SD_FLOOR),
-                          np.sqrt(median * (1 - median) / np.maximum(binomial_n[member], 1)))
-        z[member] = (values[member] - median) / spread
+        own = _own_noise(median, binomial_n[member], None if own_sd is None else own_sd[member])
+        z[member] = (values[member] - median) / np.hypot(max(mad, floor), own)
     return z
 
 
+def _own_noise(median: Floats | float, binomial_n: Floats, own_sd: Floats | None) -> Floats:
+    """A station's own count noise: ``own_sd`` when given, else binomial around the median."""
+    if own_sd is not None:
+        return own_sd
+    return np.asarray(np.sqrt(median * (1 - np.asarray(median)) / np.maximum(binomial_n, 1)))
+
+
 def neighbour_z(values: Floats, lat: Floats, lon: Floats, binomial_n: Floats,
-                k: int = NEIGHBOURS) -> Floats:
+                k: int = NEIGHBOURS, floor: float = SHARE_SD_FLOOR,
+                own_sd: Floats | None = None) -> Floats:
     """Robust z against the ``k`` nearest stations (the station itself left out)."""
     k = min(k, values.size - 1)
     if k < 3:
@@ -189,24 +205,25 @@ def neighbour_z(values: Floats, lat: Floats, lon: Floats, binomial_n: Floats,
     around = values[index[:, 1:]]
     median = np.median(around, axis=1)
     mad = MAD_TO_SD * np.median(np.abs(around - median[:, None]), axis=1)
-    spread = np.hypot(np.maximum(mad, SHARE_SD_FLOOR),
-                      np.sqrt(median * (1 - median) / np.maximum(binomial_n, 1)))
+    spread = np.hypot(np.maximum(mad, floor), _own_noise(median, binomial_n, own_sd))
     return np.asarray((values - median) / spread)
 
 
 def comparable_z(values: Floats, results: pd.DataFrame, registry: pd.DataFrame | None,
-                 binomial_n: Floats) -> Floats:
+                 binomial_n: Floats, floor: float = SHARE_SD_FLOOR,
+                 own_sd: Floats | None = None) -> Floats:
     """Robust z against the district (region) and, where the registry has coordinates, the
     nearest stations: the mean of the two."""
     _, groups = np.unique(results["region_code"].astype(str).to_numpy(), return_inverse=True)
-    district = robust_z(values, groups.astype(np.int64), binomial_n)
+    district = robust_z(values, groups.astype(np.int64), binomial_n, floor, own_sd)
     if registry is None or not {"lat", "lon"} <= set(registry.columns):
         return district
     place = registry.set_index("station_id").reindex(results["station_id"])
     if place[["lat", "lon"]].isna().any().any():
         return district
     near = neighbour_z(values, place["lat"].to_numpy(dtype=float),
-                       place["lon"].to_numpy(dtype=float), binomial_n)
+                       place["lon"].to_numpy(dtype=float), binomial_n, floor=floor,
+                       own_sd=own_sd)
     return (district + near) / 2
 
 
@@ -236,6 +253,37 @@ def outlier_reasons(official: pd.DataFrame, registry: pd.DataFrame | None = None
     reason = np.where(use_joint, "outlier_turnout_and_share", "outlier_leader_share")
     return _reasons(ids, reason, np.maximum(joint, alone), np.where(use_joint, z_joint, z_share),
                     detail)
+
+
+def list_addition_reasons(official: pd.DataFrame, registry: pd.DataFrame | None
+                          ) -> pd.DataFrame:
+    """``voters_added_on_the_day``: the protocol's voters on the list above the registry's
+    figure, far above comparable stations. Honest stations add a few voters (absentee
+    certificates, new residents) at rates that vary by place; a carousel must add its voters
+    to the list to give them ballots. Compared on a log scale (rates are skewed: a station
+    adding twice its neighbours' rate is as odd at 1 % as at 4 %), with the station's own
+    count noise (Poisson at the district's usual rate); needs the registry's
+    ``registered_voters``."""
+    if registry is None or "registered_voters" not in registry.columns:
+        return _reasons([], "voters_added_on_the_day", [], [], [])
+    listed = official.drop_duplicates("station_id", keep="last").reset_index(drop=True)
+    before = listed["station_id"].map(registry.set_index("station_id")["registered_voters"])
+    known = before.notna() & (before > 0)
+    listed, before = listed[known].reset_index(drop=True), before[known].to_numpy(dtype=float)
+    added = np.maximum(listed["registered"].to_numpy(dtype=float) - before, 0)
+    log_rate = np.log((added + 0.5) / before)
+    # A count's relative noise, as a log, at the count the district's usual rate expects: a
+    # tiny station that adds 2 voters where 0.2 were expected is not a carousel.
+    usual = pd.Series(added / before).groupby(listed["region_code"].to_numpy()).transform(
+        "median").to_numpy()
+    own = 1 / np.sqrt(usual * before + 0.5)
+    z = comparable_z(log_rate, listed, registry, before, floor=ADDED_LOG_SD_FLOOR, own_sd=own)
+    share = added / before
+    detail = [f"{a:.1%} of the registered voters were added to the list on the day "
+              f"({zz:.1f} robust SDs above comparable stations)" for a, zz in
+              zip(share, z, strict=True)]
+    return _reasons(listed["station_id"], "voters_added_on_the_day",
+                    strength_of(stats.norm.sf(z)), share, detail)
 
 
 # --- Turnout curves -----------------------------------------------------------------------------
@@ -352,6 +400,27 @@ def missing_copy_reasons(turnout: pd.DataFrame, copies: pd.DataFrame) -> pd.Data
                      "close, but no copy of the protocol came"] * len(missing))
 
 
+def removal_reasons(removals: pd.DataFrame, turnout: pd.DataFrame,
+                    copies: pd.DataFrame) -> pd.DataFrame:
+    """``observer_removed_before_count``: an observer's check-out for ``removed``
+    (``removals``: ``station_id, occurred_at``) in the last LAST_HOUR_SECONDS before the
+    close (the last official turnout report) or after it, where no copy of the protocol
+    came: the count went unwatched because the watcher was sent away."""
+    official = turnout["source"] == "official"
+    if removals.empty or not official.any():
+        return _reasons([], "observer_removed_before_count", [], [], [])
+    close = float(_seconds(turnout["occurred_at"])[official.to_numpy()].max())
+    before_close = (close - _seconds(removals["occurred_at"])) / 60
+    late = removals.assign(minutes=before_close)[before_close <= LAST_HOUR_SECONDS / 60]
+    late = late[~late["station_id"].isin(set(copies.get("station_id", [])))]
+    late = late.sort_values("minutes").drop_duplicates("station_id")
+    detail = [f"an observer was expelled {m:.0f} minutes before the close and no copy of the "
+              "protocol came" if m > 0 else "an observer was expelled after the close, before "
+              "the count, and no copy of the protocol came" for m in late["minutes"]]
+    return _reasons(late["station_id"], "observer_removed_before_count",
+                    np.full(len(late), REMOVED_STRENGTH), late["minutes"], detail)
+
+
 # --- Observer copies and arithmetic -------------------------------------------------------------
 
 def copy_is_consistent(copies: pd.DataFrame) -> pd.Series:
@@ -421,21 +490,25 @@ def arithmetic_reasons(official: pd.DataFrame) -> pd.DataFrame:
 # --- The score ----------------------------------------------------------------------------------
 
 def all_reasons(official: pd.DataFrame, copies: pd.DataFrame | None = None,
-                turnout: pd.DataFrame | None = None, registry: pd.DataFrame | None = None
-                ) -> pd.DataFrame:
-    """Every reason of every station (columns REASON_COLUMNS), strongest first."""
+                turnout: pd.DataFrame | None = None, registry: pd.DataFrame | None = None,
+                removals: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every reason of every station (columns REASON_COLUMNS), strongest first.
+    ``removals``: observers' check-outs for ``removed`` (``station_id, occurred_at``)."""
     official = official.reset_index(drop=True)
     leader = national_leader(official)
     registered = official.set_index("station_id")["registered"]
     frames = [round_reasons(official, leader), outlier_reasons(official, registry, leader),
-              arithmetic_reasons(official)]
-    if copies is not None and not copies.empty:
+              arithmetic_reasons(official), list_addition_reasons(official, registry)]
+    if copies is None or copies.empty:
+        copies = pd.DataFrame(columns=["station_id"])
+    else:
         frames.append(copy_reasons(official, copies))
     if turnout is not None and not turnout.empty:
         frames += [curve_jump_reasons(turnout, registered),
                    observer_count_reasons(turnout, registered),
-                   missing_copy_reasons(turnout, copies if copies is not None and not
-                                        copies.empty else pd.DataFrame(columns=["station_id"]))]
+                   missing_copy_reasons(turnout, copies)]
+        if removals is not None:
+            frames.append(removal_reasons(removals, turnout, copies))
     reasons = pd.concat([frame for frame in frames if not frame.empty], ignore_index=True) \
         if any(not frame.empty for frame in frames) else pd.DataFrame(columns=REASON_COLUMNS)
     return reasons.sort_values(["strength", "station_id"], ascending=[False, True],

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
 
     # --- Media exports ------------------------------------------------------------------
     forensics_threshold: float = Field(
-        2.5, ge=0, description="suspicion score (sum of the reasons' −log10 chances) at which "
+        2.7, ge=0, description="suspicion score (sum of the reasons' −log10 chances) at which "
                                "/analysis and the media exports flag a station; the default "
                                "is chosen on simulated days by bench/forensics.py")
     export_dir: Path | None = Field(

@@ -224,6 +224,16 @@ FROM (SELECT * FROM $db.events
 GROUP BY event_id
 ORDER BY station_id, occurred_at, event_id"""
 
+# Observers expelled (check-outs for ``removed``), once per event: the forensics' evidence
+# that a count went unwatched because the watcher was sent away.
+OBSERVER_REMOVALS = """
+SELECT event_id, any(station_id) AS station_id, toUInt32(any(occurred_at)) AS occurred_at
+FROM (SELECT * FROM $db.events
+      WHERE kind = 'checkout' AND reason = 'removed' AND role = 'observer'
+            AND occurred_at <= {as_of:DateTime})
+GROUP BY event_id
+ORDER BY station_id, occurred_at, event_id"""
+
 TURNOUT_BUCKETS = """
 SELECT region_code, station_id, bucket, maxMerge(ballots) AS ballots
 FROM $db.turnout_15m
@@ -363,6 +373,12 @@ def turnout_history(wh: Warehouse, station_ids: list[str],
     """
     params = {**_as_of(as_of), "stations": list(station_ids)}
     frame = _as_ints(wh.query_df(TURNOUT_HISTORY, params), ["ballots", "occurred_at"])
+    return frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s", utc=True))
+
+
+def observer_removals(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Every observer's check-out for ``removed``: ``station_id, occurred_at`` (UTC)."""
+    frame = _as_ints(wh.query_df(OBSERVER_REMOVALS, _as_of(as_of)), ["occurred_at"])
     return frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s", utc=True))
 
 

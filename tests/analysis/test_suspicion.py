@@ -13,9 +13,11 @@ from saylau.analysis.suspicion import (
     chance_of_round,
     copy_reasons,
     curve_jump_reasons,
+    list_addition_reasons,
     missing_copy_reasons,
     observer_count_reasons,
     outlier_reasons,
+    removal_reasons,
     round_reasons,
     suspicion_scores,
 )
@@ -200,6 +202,69 @@ def test_an_observer_there_in_the_last_hour_without_a_copy_is_a_missing_copy():
     reasons = missing_copy_reasons(reports, copies)
     assert list(reasons["station_id"]) == [rows[0]["station_id"]]
     assert reasons["strength"].iloc[0] < DEFAULT_THRESHOLD  # not enough alone
+
+
+def removal(station_id: str, at: str) -> pd.DataFrame:
+    return pd.DataFrame({"station_id": [station_id],
+                         "occurred_at": [pd.Timestamp(f"2026-03-15 {at}", tz="UTC")]})
+
+
+def test_an_observer_expelled_in_the_last_hour_without_a_copy_is_a_reason_but_not_a_flag():
+    rows = honest(3)
+    reports = curves(rows)  # the last official report, the close, is at 20:00
+    reasons = removal_reasons(removal("S000", "19:20"), reports, frame([]))
+    assert list(reasons["station_id"]) == ["S000"]
+    assert reasons["figure"].iloc[0] == pytest.approx(40)  # minutes before the close
+    assert "40 minutes before the close" in reasons["detail"].iloc[0]
+    assert reasons["strength"].iloc[0] < DEFAULT_THRESHOLD  # not enough alone
+
+
+def test_an_expulsion_early_in_the_day_or_where_a_copy_came_is_no_reason():
+    rows = honest(3)
+    reports = curves(rows)
+    assert removal_reasons(removal("S000", "12:30"), reports, frame([])).empty
+    assert removal_reasons(removal("S000", "19:50"), reports, frame(rows[:1])).empty
+    after_close = removal_reasons(removal("S001", "20:30"), reports, frame([]))
+    assert "after the close" in after_close["detail"].iloc[0]
+
+
+# --- Voters added to the list on the day ---------------------------------------------------
+
+def listed(rows: list[dict], added: dict[str, float], seed: int = 3
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The protocols with voters added on the day (about 2 % honestly, ``added`` where
+    given), and the registry with the lists as they were before."""
+    rng = np.random.default_rng(seed)
+    places = registry(rows).assign(registered_voters=[row["registered"] for row in rows])
+    protocols = []
+    for row in rows:
+        rate = added.get(row["station_id"], rng.uniform(0.012, 0.028))
+        protocols.append({**row, "registered": row["registered"] + round(rate * row["registered"])})
+    return frame(protocols), places
+
+
+def test_a_carousel_shows_as_voters_added_to_the_list_far_above_the_neighbours():
+    rows = honest(40)
+    official, places = listed(rows, {"S007": 0.09})
+    reasons = list_addition_reasons(official, places)
+    assert set(strong(reasons)["station_id"]) == {"S007"}
+    found = reasons[reasons["station_id"] == "S007"].iloc[0]
+    assert found["figure"] == pytest.approx(0.09, abs=0.001)
+    assert found["strength"] >= DEFAULT_THRESHOLD
+
+
+def test_honest_additions_a_tiny_station_and_a_shrunk_list_are_not_flagged():
+    rows = honest(40)
+    rows.append(station("TINY", 12, 10, 7))
+    official, places = listed(rows, {"TINY": 2 / 12, "S003": -0.01})  # 2 voters; 1 % left
+    assert strong(list_addition_reasons(official, places)).empty
+
+
+def test_without_the_registry_s_lists_there_is_no_addition_reason():
+    rows = honest(10)
+    official, places = listed(rows, {"S001": 0.2})
+    assert list_addition_reasons(official, places.drop(columns=["registered_voters"])).empty
+    assert list_addition_reasons(official, None).empty
 
 
 # --- Observer copies and arithmetic ---------------------------------------------------------

@@ -21,6 +21,7 @@ from saylau.ingest.simulator.clock import DayClock
 from saylau.ingest.simulator.encoding import Labels, Table, render, render_lines
 from saylau.ingest.simulator.events import build_tables
 from saylau.ingest.simulator.falsification import REMOVAL, falsify
+from saylau.ingest.simulator.lists import add_to_lists
 from saylau.ingest.simulator.noise import MALFORMED, Schedule, mangle, schedule
 from saylau.ingest.simulator.oddities import add_oddities
 from saylau.ingest.simulator.people import build_people
@@ -31,7 +32,7 @@ from saylau.ingest.simulator.world import World, build_world
 
 BLOCK = 250_000  # messages rendered at a time
 # One generator per part of the day, so changing one part leaves the others' draws alone.
-WORLD, PEOPLE, FALSIFICATION, EVENTS, IDS, NOISE, ODDITIES = range(7)
+WORLD, PEOPLE, FALSIFICATION, EVENTS, IDS, NOISE, ODDITIES, LISTS = range(8)
 
 
 class SimulatedDay:
@@ -160,6 +161,8 @@ def simulate_day(registry: pd.DataFrame, election: Election | None = None,
     world = build_world(registry, election, scenario, stream(WORLD))
     if scenario.honest_oddities:
         world.oddities = add_oddities(world, scenario, stream(ODDITIES))
+    if scenario.day_additions:
+        add_to_lists(world, scenario, stream(LISTS))
     people = build_people(world, scenario, stream(PEOPLE))
     closing = people.stints.station[people.stints.closing]
     falsification = (falsify_variants if scenario.variant_mix else falsify)(

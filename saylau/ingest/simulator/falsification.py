@@ -83,6 +83,11 @@ class Falsification:
                 self.typo_delta[station[typo]]
         return votes
 
+    def listed(self, world: World, station: Ints) -> Ints:
+        """Voters on the list at the close: carousel voters had to be added to it."""
+        carousel = 0 if self.carousel is None else self.carousel[station]
+        return world.listed(station) + carousel
+
     def observer_copy_ballots(self, world: World, station: Ints) -> tuple[Ints, Ints]:
         stuffed = self.stuffed[station]
         if self.carousel is not None:

@@ -51,6 +51,9 @@ class Scenario:
     # three kinds above, drawn as they always were (days of existing seeds stay identical).
     variant_mix: tuple[float, ...] = ()
     honest_oddities: float = 0.0  # stations with tiny size, ~100 % turnout or an observer typo
+    # Voters added to the lists on the day (lists.py), a mean share of the registered; 0 = the
+    # protocol's list is the registry's (days of existing seeds stay identical).
+    day_additions: float = 0.0
     # Observers.
     coverage: tuple[float, float] = (0.55, 0.95)  # range of the regional coverage
     poor_coverage: tuple[float, float] = (0.10, 0.30)  # range in the badly covered regions
@@ -77,5 +80,7 @@ class Scenario:
             raise ValueError("falsification_mix must sum to 1")
         if self.variant_mix and abs(sum(self.variant_mix) - 1.0) > 1e-9:
             raise ValueError("variant_mix must sum to 1")
+        if not 0.0 <= self.day_additions < 0.5:
+            raise ValueError("day_additions must be in [0, 0.5)")
         if not 0.0 <= self.honest_oddities < 1.0:
             raise ValueError("honest_oddities must be in [0, 1)")

@@ -54,6 +54,11 @@ class World:
     employer_towns: list[dict[str, object]]
     near_employer: npt.NDArray[np.bool_]
     oddities: list[dict[str, Any]] = field(default_factory=list)  # honest oddities (truth)
+    added: Ints | None = None  # voters added to the list on the day (lists.py), None = none
+
+    def listed(self, station: Ints) -> Ints:
+        """Voters on the station's list at the close: the registry's plus the day's."""
+        return self.registered[station] + (0 if self.added is None else self.added[station])
 
     @property
     def n(self) -> int:
