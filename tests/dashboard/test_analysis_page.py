@@ -130,7 +130,8 @@ def test_suspicious_stations_are_those_the_suspicion_score_flags(
     official = protocols[protocols["source"] == "official"].reset_index(drop=True)
     copies = protocols[protocols["source"] == "observer_copy"].reset_index(drop=True)
     turnout = queries.turnout_history(warehouse, official["station_id"].tolist())
-    reasons = all_reasons(official, copies, turnout, queries.stations(warehouse))
+    reasons = all_reasons(official, copies, turnout, queries.stations(warehouse),
+                          queries.observer_removals(warehouse))
     scores = suspicion_scores(official, reasons, Settings().forensics_threshold)
     flagged = scores[scores["flagged"]]
     assert 0 < len(flagged) <= SUSPICIOUS_SHOWN, "the simulated day must flag a page of them"
