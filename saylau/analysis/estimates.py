@@ -192,6 +192,55 @@ def turnout_table(sample: pd.DataFrame, population: Mapping[str, int]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+# --- Counted (no sample) ----------------------------------------------------------------------
+# The official result counts every station that reported: a count, not an estimate, so it has
+# no margin of error. Its rows sit beside the estimates' (same scope and quantity codes).
+
+COUNT_COLUMNS = ["scope", "quantity", "result", "count", "total", "stations", "population"]
+
+
+def _count_row(scope: str, quantity: str, count: float, total: float, stations: int,
+               population: int) -> dict[str, object]:
+    return {"scope": scope, "quantity": quantity,
+            "result": count / total if total else math.nan,
+            "count": int(count), "total": int(total), "stations": stations,
+            "population": population}
+
+
+def counted_share_table(tally: pd.DataFrame, population: Mapping[str, int]) -> pd.DataFrame:
+    """Each option's share of the valid votes counted (``against_all`` included), nationally
+    and per region, over every station of ``tally`` (no sample: no margin).
+
+    Columns (``COUNT_COLUMNS``): ``scope``, ``quantity`` (the option), ``result`` = ``count`` /
+    ``total`` (the option's votes over all valid votes of the scope), ``stations`` (stations
+    counted), ``population`` (stations of the scope in the registry)."""
+    if tally.empty:
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    wide = _wide(tally)
+    totals = wide.to_numpy(dtype=np.float64).sum(axis=1)
+    regions = wide.index.get_level_values("region_code")
+    rows = [_count_row(scope, str(option), wide[option].to_numpy()[mask].sum(),
+                       totals[mask].sum(), int(mask.sum()), K)
+            for scope, mask, K in _scopes(regions, population) for option in wide.columns]
+    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
+def counted_turnout_table(protocols: pd.DataFrame, population: Mapping[str, int]
+                          ) -> pd.DataFrame:
+    """Turnout counted (``count`` = ballots issued, ``total`` = registered voters) over every
+    station of ``protocols``, nationally and per region; columns as ``counted_share_table``
+    with ``quantity`` = ``turnout``."""
+    if protocols.empty:
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    issued = protocols["ballots_issued"].to_numpy(dtype=np.float64)
+    registered = protocols["registered"].to_numpy(dtype=np.float64)
+    regions = pd.Index(protocols["region_code"])
+    rows = [_count_row(scope, "turnout", issued[mask].sum(), registered[mask].sum(),
+                       int(mask.sum()), K)
+            for scope, mask, K in _scopes(regions, population)]
+    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
 # --- Stratified --------------------------------------------------------------------------------
 
 def stratified_ratio(a: npt.ArrayLike, m: npt.ArrayLike, stratum: npt.ArrayLike,

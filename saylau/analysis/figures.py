@@ -6,10 +6,52 @@ Every text on a figure is in `language` (a catalog of saylau/locale; English by 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import plotly.graph_objects as go
 
-from saylau.core.i18n import DEFAULT_LANGUAGE, gettext, number
+from saylau.core.i18n import DEFAULT_LANGUAGE, N_, gettext, number
+
+# The sources of the side-by-side figures, in the order their bars stand (names in legends).
+SOURCE_LEGENDS = {"official": N_("official result"),
+                  "observer_copy": N_("observers' protocol copies"),
+                  "exitpoll": N_("exit poll")}
+# The quantities of the integer test (``forensics.integer_test``).
+INTEGER_QUANTITY_NAMES = {"turnout": N_("turnout"), "leader_share": N_("leader's share"),
+                          "both": N_("both")}
+
+
+def comparison_figure(rows: pd.DataFrame, category: str, labels: Mapping[str, str],
+                      title: str, language: str = DEFAULT_LANGUAGE) -> go.Figure:
+    """Grouped bars: a group per ``category`` value (a ballot option, or a scope) in the order
+    of ``labels`` (code -> the name shown), in each a bar per source side by side, the official
+    count plain and the estimates with their 95 % margin as error bars.
+
+    ``rows``: the ``report.side_by_side`` table (``source``, ``category``, ``value`` 0-1,
+    ``margin_95``); rows of a category not in ``labels`` are left out. Each trace carries its
+    source's code as ``meta`` and ``[code, margin %]`` per bar as ``customdata``."""
+    figure = go.Figure()
+    for source, legend in SOURCE_LEGENDS.items():
+        chosen = rows[(rows["source"] == source) & rows[category].isin(list(labels))]
+        if chosen.empty:
+            continue
+        present = set(chosen[category])
+        chosen = chosen.set_index(category).reindex([c for c in labels if c in present])
+        value, margin = 100 * chosen["value"], 100 * chosen["margin_95"]
+        estimated = source != "official"  # a count has no margin of error
+        figure.add_trace(go.Bar(
+            x=[labels[code] for code in chosen.index], y=value.tolist(),
+            name=gettext(legend, language), meta=source,
+            customdata=[[code, m] for code, m in zip(chosen.index, margin, strict=True)],
+            error_y={"type": "data", "array": margin.tolist(), "visible": True}
+            if estimated else None,
+            hovertemplate="%{x}<br>%{y:.2f} %" + (" ± %{customdata[1]:.2f}" if estimated
+                                                  else "")))
+    figure.update_layout(title=title, barmode="group", yaxis_title="%",
+                         legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02,
+                                 "yanchor": "bottom"})
+    return figure
 
 
 def estimates_figure(table: pd.DataFrame, scope: str = "national", title: str | None = None,
@@ -32,9 +74,10 @@ def estimates_figure(table: pd.DataFrame, scope: str = "national", title: str | 
 
 
 def turnout_share_heatmap(histogram: pd.DataFrame, scope: str = "national",
-                          bin_pct: float = 1.0, language: str = DEFAULT_LANGUAGE) -> go.Figure:
+                          bin_pct: float = 1.0, language: str = DEFAULT_LANGUAGE,
+                          scope_name: str | None = None) -> go.Figure:
     """Stations by turnout (x) and leader share (y): the ``turnout_share_histogram`` rows of
-    ``scope``, on a full 0-100 % grid."""
+    ``scope`` (titled ``scope_name``, by default the code), on a full 0-100 % grid."""
     rows = histogram[histogram["scope"] == scope]
     edges = [i * bin_pct for i in range(int(round(100 / bin_pct)))]
     grid = (rows.pivot_table(index="leader_share_pct", columns="turnout_pct", values="stations",
@@ -45,7 +88,8 @@ def turnout_share_heatmap(histogram: pd.DataFrame, scope: str = "national",
                                   z=grid.to_numpy().tolist(), colorscale="Viridis",
                                   colorbar={"title": gettext("stations", language)}))
     figure.update_layout(
-        title=gettext("Turnout vs leader share ({scope})", language).format(scope=scope),
+        title=gettext("Turnout vs leader share ({scope})", language).format(
+            scope=scope_name or scope),
         xaxis_title=gettext("turnout, %", language),
         yaxis_title=gettext("leader share, %", language))
     return figure
@@ -55,11 +99,13 @@ def integer_test_figure(table: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -
     """Observed whole-number percentages against the null mean and its 99.9th percentile, per
     ``quantity`` (the ``integer_test`` table)."""
     figure = go.Figure()
-    figure.add_trace(go.Bar(x=table["quantity"], y=table["observed"],
+    quantity = [gettext(INTEGER_QUANTITY_NAMES.get(code, code), language)
+                for code in table["quantity"]]
+    figure.add_trace(go.Bar(x=quantity, y=table["observed"],
                             name=gettext("observed", language)))
-    figure.add_trace(go.Bar(x=table["quantity"], y=table["null_mean"],
+    figure.add_trace(go.Bar(x=quantity, y=table["null_mean"],
                             name=gettext("null mean", language)))
-    figure.add_trace(go.Scatter(x=table["quantity"], y=table["threshold"], mode="markers",
+    figure.add_trace(go.Scatter(x=quantity, y=table["threshold"], mode="markers",
                                 marker={"symbol": "line-ew-open", "size": 30},
                                 name=gettext("99.9th percentile of null", language)))
     figure.update_layout(title=gettext("Whole-number percentages", language), barmode="group",

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 from saylau.analysis.estimates import (
+    COUNT_COLUMNS,
+    counted_share_table,
+    counted_turnout_table,
     share_table,
     stratified_share_table,
     tally_from_exitpolls,
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 
 ESTIMATE_COLUMNS = ["source", "scope", "quantity", "estimate", "se", "margin_95", "low_95",
                     "high_95", "margin_99", "low_99", "high_99", "stations", "population"]
+OFFICIAL, OBSERVER_COPY, EXIT_POLL = "official", "observer_copy", "exitpoll"  # sources
 SEED = 2026  # bootstrap and null replicates are seeded: the same warehouse, the same tables
 
 
@@ -56,6 +60,8 @@ def analysis_tables(warehouse: Warehouse, election: Election | None = None,
     - ``estimates``: shares (each ballot option, ``against_all`` included) and turnout with
       95 % and 99 % margins, nationally and per region, from observer protocol copies
       (``source`` = ``observer_copy``) and from exit polls (``exitpoll``);
+    - ``official_results``: each option's share and turnout as the official protocols count
+      them (no margin: every station that reported is counted), nationally and per region;
     - ``estimates_stratified``: national shares, strata = regions, bootstrap SE;
     - ``turnout_share_histogram``: stations per 1 % cell of turnout × leader share;
     - ``integer_test``: whole-number percentages observed against the binomial null;
@@ -71,8 +77,9 @@ def analysis_tables(warehouse: Warehouse, election: Election | None = None,
     population = registry["region_code"].value_counts().to_dict()
     tables = {"estimates": _estimates(protocols, queries.exitpoll_tallies(warehouse, as_of),
                                       population),
+              "official_results": _official(protocols, population),
               "estimates_stratified": _stratified(protocols, population)}
-    tables.update(_forensics(protocols[protocols["source"] == "official"]))
+    tables.update(_forensics(protocols[protocols["source"] == OFFICIAL]))
     tables["discrepancies"] = _discrepancies(protocols)
     tables.update(_suspicion(warehouse, protocols, registry, as_of, threshold))
     if election is not None:
@@ -83,21 +90,30 @@ def analysis_tables(warehouse: Warehouse, election: Election | None = None,
 def _estimates(protocols: pd.DataFrame, exitpolls: pd.DataFrame,
                population: dict[str, int]) -> pd.DataFrame:
     parts = []
-    copies = protocols[protocols["source"] == "observer_copy"]
+    copies = protocols[protocols["source"] == OBSERVER_COPY]
     if len(copies):
         parts.append(share_table(tally_from_protocols(copies), population)
-                     .assign(source="observer_copy"))
-        parts.append(turnout_table(copies, population).assign(source="observer_copy"))
+                     .assign(source=OBSERVER_COPY))
+        parts.append(turnout_table(copies, population).assign(source=OBSERVER_COPY))
     tally = tally_from_exitpolls(exitpolls)
     if len(tally):
-        parts.append(share_table(tally, population).assign(source="exitpoll"))
+        parts.append(share_table(tally, population).assign(source=EXIT_POLL))
     if not parts:
         return pd.DataFrame(columns=ESTIMATE_COLUMNS)
     return pd.concat(parts, ignore_index=True)[ESTIMATE_COLUMNS]
 
 
+def _official(protocols: pd.DataFrame, population: dict[str, int]) -> pd.DataFrame:
+    official = protocols[protocols["source"] == OFFICIAL]
+    if official.empty:
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    return pd.concat([counted_share_table(tally_from_protocols(official, OFFICIAL),
+                                          population),
+                      counted_turnout_table(official, population)], ignore_index=True)
+
+
 def _stratified(protocols: pd.DataFrame, population: dict[str, int]) -> pd.DataFrame:
-    copies = protocols[protocols["source"] == "observer_copy"]
+    copies = protocols[protocols["source"] == OBSERVER_COPY]
     if copies.empty:
         return pd.DataFrame(columns=[c for c in ESTIMATE_COLUMNS if c not in ("source",
                                                                             "scope")])
@@ -125,11 +141,11 @@ SUSPICIOUS_COLUMNS = ["station_id", "region_code", "score", "reasons", "top_reas
 
 def _suspicion(warehouse: Warehouse, protocols: pd.DataFrame, registry: pd.DataFrame,
                as_of: dt.datetime | None, threshold: float) -> dict[str, pd.DataFrame]:
-    official = protocols[protocols["source"] == "official"].reset_index(drop=True)
+    official = protocols[protocols["source"] == OFFICIAL].reset_index(drop=True)
     if official.empty or not any(sum(votes.values()) for votes in official["votes"]):
         return {"suspicious_stations": pd.DataFrame(columns=SUSPICIOUS_COLUMNS),
                 "suspicion_reasons": pd.DataFrame(columns=REASON_COLUMNS)}
-    copies = protocols[protocols["source"] == "observer_copy"].reset_index(drop=True)
+    copies = protocols[protocols["source"] == OBSERVER_COPY].reset_index(drop=True)
     turnout = queries.turnout_history(warehouse, official["station_id"].tolist(), as_of)
     reasons = all_reasons(official, copies, turnout, registry,
                           queries.observer_removals(warehouse, as_of))
@@ -151,9 +167,9 @@ def _discrepancies(protocols: pd.DataFrame) -> pd.DataFrame:
 
 
 def _in_ballot_order(tables: dict[str, pd.DataFrame], options: list[str]) -> None:
-    """Estimate rows in ballot order (then turnout), nationally first."""
+    """Estimate and result rows in ballot order (then turnout), nationally first."""
     order = {name: number for number, name in enumerate([*options, "turnout"])}
-    for name in ("estimates", "estimates_stratified"):
+    for name in ("estimates", "official_results", "estimates_stratified"):
         table = tables[name]
         if table.empty:
             continue
@@ -161,7 +177,41 @@ def _in_ballot_order(tables: dict[str, pd.DataFrame], options: list[str]) -> Non
         frame = table.assign(quantity_order=table["quantity"].map(order).fillna(len(order)))
         if "scope" in frame.columns:
             frame["scope_order"] = frame["scope"] != "national"
-            keys = ["source", "scope_order", "scope", "quantity_order"]
+            keys = ["scope_order", "scope", "quantity_order"]
+        if "source" in frame.columns:
+            keys = ["source", *keys]
         tables[name] = (frame.sort_values(keys, kind="stable")
                         .drop(columns=[k for k in keys if k.endswith("_order")])
                         .reset_index(drop=True))
+
+
+# --- For readers of the tables: side by side, the embargo, CSV -----------------------------
+
+SIDE_BY_SIDE_COLUMNS = ["source", "scope", "quantity", "value", "margin_95"]
+
+
+def side_by_side(official_results: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
+    """The official result beside the estimates: one row per source (``official``,
+    ``observer_copy``, ``exitpoll``), scope and quantity, with ``value`` (a share or turnout,
+    0-1) and ``margin_95`` (NaN for the official count, which has none)."""
+    official = official_results.rename(columns={"result": "value"}).assign(
+        source=OFFICIAL, margin_95=np.nan)
+    estimated = estimates.rename(columns={"estimate": "value"})
+    parts = [part[SIDE_BY_SIDE_COLUMNS] for part in (official, estimated) if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=SIDE_BY_SIDE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def without_exit_poll(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables with every exit-poll row left out (every table with a ``source`` column):
+    what may be shown while the exit-poll embargo holds."""
+    return {name: (table[table["source"] != EXIT_POLL].reset_index(drop=True)
+                   if "source" in table.columns else table)
+            for name, table in tables.items()}
+
+
+def table_csv(table: pd.DataFrame) -> str:
+    """A table as CSV text, as the media export writes it: fixed float text, so the same data
+    gives the same bytes."""
+    return table.to_csv(index=False, lineterminator="\n", float_format="%.6f")

@@ -1,5 +1,5 @@
 """The names people read for Saylau's codes: incident categories, alert kinds, coverage
-states, incident statuses, roles and reasons.
+states, incident statuses, roles, reasons, protocol figures and suspicion reasons.
 
 The English name is the catalog's message id (marked with ``N_`` so ``make messages``
 extracts it); `name_of` gives it in a language. Region names and ballot options are data
@@ -39,6 +39,23 @@ SOURCE_NAMES = {"observer_count": N_("observer count"), "official": N_("official
 FREE_REASON_NAMES = {"removed": N_("removed"), "shift ended": N_("shift ended"),
                      "reassigned": N_("reassigned"), "checked out": N_("checked out"),
                      "reserve": N_("reserve")}
+
+PROTOCOL_FIELD_NAMES = {"registered": N_("registered"),
+                        "ballots_received": N_("ballots received"),
+                        "ballots_issued": N_("ballots issued"),
+                        "ballots_cast": N_("ballots cast"), "invalid": N_("invalid")}
+# The reasons of saylau/analysis/suspicion.py (its docstring says what each finds).
+SUSPICION_REASON_NAMES = {
+    "observer_copy_differs": N_("official protocol differs from the observer's copy"),
+    "round_turnout": N_("round turnout"), "round_leader_share": N_("round leader's share"),
+    "outlier_turnout_and_share": N_("turnout and leader's share far above comparable stations"),
+    "outlier_leader_share": N_("leader's share far above comparable stations"),
+    "turnout_above_observer_count": N_("official turnout ahead of the observer's count"),
+    "turnout_jump": N_("turnout jump"),
+    "observer_copy_missing": N_("no copy from an observer who was there at the end"),
+    "impossible_arithmetic": N_("impossible arithmetic"),
+    "identical_figures": N_("the same figures as another station"),
+}
 
 
 def name_of(names: dict[str, str], code: str, language: str) -> str:

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from saylau.core.settings import Settings
 from saylau.dashboard.actions import ActionSender
+from saylau.dashboard.analysis_downloads import register_analysis_downloads
 from saylau.dashboard.auth import Auth, Regions, check_dashboard_secret, install_auth
 from saylau.dashboard.evidence_routes import register_evidence_routes
 from saylau.dashboard.export_routes import register_export_routes
@@ -78,6 +79,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     _trust_proxies(app.server, settings.dashboard_trusted_proxies)
     register_export_routes(app.server, settings.export_path)
     register_evidence_routes(app.server, settings.media_path)
+    register_analysis_downloads(app.server)
     return app
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from saylau.core.election import Election
+from saylau.dashboard.language import t
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.queries import latest_event_time
 
@@ -34,5 +35,6 @@ def embargoed_until(warehouse: Warehouse, election: Election,
 
 def embargo_text(ends: dt.datetime, timezone: str) -> str:
     local = ends.astimezone(ZoneInfo(timezone))
-    return (f"Exit-poll figures are embargoed until {local:%Y-%m-%d %H:%M} ({timezone}), "
-            "when voting ends: the law allows no publication before.")
+    return t("Exit-poll figures are embargoed until {moment} ({timezone}), when voting "
+             "ends: the law allows no publication before.").format(
+        moment=f"{local:%Y-%m-%d %H:%M}", timezone=timezone)

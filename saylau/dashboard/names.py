@@ -39,3 +39,12 @@ def free_reason_name(code: str) -> str:
 
 def role_name(code: str) -> str:
     return names.name_of(names.ROLE_NAMES, code, current_language())
+
+
+def protocol_field_name(code: str) -> str:
+    """A protocol figure's name (``ballots_issued`` -> "ballots issued")."""
+    return names.name_of(names.PROTOCOL_FIELD_NAMES, code, current_language())
+
+
+def suspicion_reason_name(code: str) -> str:
+    return names.name_of(names.SUSPICION_REASON_NAMES, code, current_language())

@@ -11,7 +11,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from saylau.analysis.report import analysis_tables
+from saylau.analysis.report import analysis_tables, table_csv
 from saylau.analysis.suspicion import DEFAULT_THRESHOLD
 from saylau.core.election import Election
 from saylau.core.i18n import DEFAULT_LANGUAGE, gettext
@@ -54,8 +54,8 @@ def extra_tables_after_close(warehouse: Warehouse, snapshot: Snapshot, election:
     for name, table in sorted(analysis_tables(warehouse, election, snapshot.as_of,
                                                       threshold).items()):
         path = folder / f"analysis-{name}.csv"
-        # Fixed float text, so the same data gives the same bytes.
-        table.to_csv(path, index=False, lineterminator="\n", float_format="%.6f")
+        # The text the /analysis page's downloads serve: the same data, the same bytes.
+        path.write_text(table_csv(table), encoding="utf-8")
         names.append(path.name)
     return names
 

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from saylau.analysis.estimates import (
+    counted_share_table,
+    counted_turnout_table,
     ratio_estimate,
     sample_size,
     share_table,
@@ -124,6 +126,51 @@ def test_turnout_table():
     table = turnout_table(copies, {"R1": 4, "R2": 2}).set_index("scope")
     assert table.loc["national", "estimate"] == pytest.approx(230 / 400)
     assert table.loc["R1", "estimate"] == pytest.approx(150 / 300)
+
+
+OFFICIAL = pd.DataFrame({
+    "station_id": ["s1", "s2", "s3"], "region_code": ["R1", "R1", "R2"],
+    "source": ["official"] * 3, "registered": [100, 200, 100],
+    "ballots_issued": [60, 100, 80],
+    # s2 has no votes for b at all: it counts as 0, not as a missing station
+    "votes": [{"a": 30, "b": 20, "against_all": 10}, {"a": 70, "against_all": 30},
+              {"a": 10, "b": 60, "against_all": 10}],
+})
+
+
+def test_counted_shares_are_the_votes_over_all_valid_votes_of_the_scope():
+    # R1 has 3 stations in the registry, one of which has not reported
+    table = counted_share_table(tally_from_protocols(OFFICIAL, "official"),
+                                {"R1": 3, "R2": 2}).set_index(["scope", "quantity"])
+    # national: 240 valid votes; a = 30+70+10, b = 20+0+60, against all = 10+30+10
+    assert table.loc[("national", "a"), "result"] == pytest.approx(110 / 240)
+    assert table.loc[("national", "b"), "result"] == pytest.approx(80 / 240)
+    assert table.loc[("national", "against_all"), "result"] == pytest.approx(50 / 240)
+    assert table.loc[("national", "a"), ["count", "total", "stations", "population"]
+                     ].tolist() == [110, 240, 3, 5]
+    # R1: 160 valid votes at 2 of its 3 stations
+    assert table.loc[("R1", "b"), "result"] == pytest.approx(20 / 160)
+    assert table.loc[("R1", "a"), ["count", "total", "stations", "population"]
+                     ].tolist() == [100, 160, 2, 3]
+    assert table.loc[("R2", "b"), "result"] == pytest.approx(60 / 80)
+    for scope in ("national", "R1", "R2"):
+        assert table.loc[scope, "result"].sum() == pytest.approx(1.0)
+    assert "margin_95" not in table.columns  # a count has no margin of error
+
+
+def test_counted_turnout_is_ballots_issued_over_registered_voters():
+    table = counted_turnout_table(OFFICIAL, {"R1": 3, "R2": 2}).set_index("scope")
+    assert table.loc["national", "result"] == pytest.approx(240 / 400)
+    assert table.loc["R1", "result"] == pytest.approx(160 / 300)
+    assert table.loc["R2", ["count", "total", "stations"]].tolist() == [80, 100, 1]
+    assert set(table["quantity"]) == {"turnout"}
+
+
+def test_nothing_counted_gives_an_empty_table_with_the_columns():
+    empty = OFFICIAL.iloc[:0]
+    assert list(counted_share_table(tally_from_protocols(empty, "official"), {})) == \
+        list(counted_turnout_table(empty, {})) == \
+        ["scope", "quantity", "result", "count", "total", "stations", "population"]
 
 
 def test_exitpoll_tally_leaves_out_refusals():

@@ -26,6 +26,7 @@ from kafka import KafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.exceptions import Forbidden
 
+from saylau.analysis.report import analysis_tables
 from saylau.core.contract import topic_for
 from saylau.core.settings import Settings
 from saylau.dashboard.app import create_dashboard
@@ -145,6 +146,27 @@ def test_the_router_cannot_be_judged_by_one_input_and_run_with_another(
         assert "analysis-estimate-exitpoll" not in answer.text, name
     assert "analysis-estimate-observer_copy" not in answer.text  # no protocols yet
     assert "embargoed until" in answer.text.lower()
+
+
+def test_the_analysis_page_and_its_downloads_hold_back_the_exit_poll_until_the_embargo_ends(
+        embargoed: EmbargoedDay, dashboard_users: DashboardUsers) -> None:
+    """The exit-poll estimates exist (analysis_tables has them), yet neither the page's
+    layout (its stores feed the charts) nor any CSV download carries one, for headquarters;
+    no other role gets a download at all."""
+    tables = analysis_tables(embargoed.warehouse, embargoed.settings.election())
+    assert "exitpoll" in set(tables["estimates"]["source"])
+    hq = client(embargoed.url, dashboard_users, "hq")
+    page = hq.post(CALLBACK_PATH, json=router_request("/analysis"))
+    assert page.status_code == 200 and '"exitpoll"' not in page.text
+    for name in tables:
+        answer = hq.get(f"/analysis/tables/{name}.csv")
+        assert answer.status_code == 200 and "exitpoll" not in answer.text, name
+    assert hq.get("/analysis/tables/no_such_table.csv").status_code == 404
+    for name, refused in ((None, 302), ("lead", 403), ("other-lead", 403), ("press", 403)):
+        answer = client(embargoed.url, dashboard_users, name).get(
+            "/analysis/tables/estimates.csv")
+        assert answer.status_code == refused, (name, answer.status_code)
+        assert "exitpoll" not in answer.text and "observer_copy" not in answer.text
 
 
 def test_the_station_page_holds_back_the_exit_poll_until_the_embargo_ends(

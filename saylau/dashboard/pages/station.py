@@ -26,7 +26,13 @@ from saylau.dashboard.figures import (
     turnout_curve,
 )
 from saylau.dashboard.language import current_language, number, percent_of, t
-from saylau.dashboard.names import category_name, region_name, role_name, status_name
+from saylau.dashboard.names import (
+    category_name,
+    protocol_field_name,
+    region_name,
+    role_name,
+    status_name,
+)
 from saylau.dashboard.snapshot import current_settings, reporting_moments
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
 from saylau.geo.commission import commission_path, read_commission_csv
@@ -192,16 +198,11 @@ def _number(value: int | None) -> str:
     return "—" if value is None else number(value)
 
 
-PROTOCOL_LABELS = {"registered": N_("registered"), "ballots_received": N_("ballots received"),
-                   "ballots_issued": N_("ballots issued"), "ballots_cast": N_("ballots cast"),
-                   "invalid": N_("invalid")}
-
-
 def _figure_label(figure: str) -> str:
     """A protocol row's label: its figure's name, or "votes: <option>"."""
     if figure.startswith("votes: "):
         return t("votes: {option}").format(option=figure.removeprefix("votes: "))
-    return t(PROTOCOL_LABELS[figure]) if figure in PROTOCOL_LABELS else figure
+    return protocol_field_name(figure)
 
 
 def _timeline(events: pd.DataFrame, tz: ZoneInfo) -> html.Table | html.P:
