@@ -53,6 +53,8 @@ SUSPICION_REASON_NAMES = {
     "turnout_above_observer_count": N_("official turnout ahead of the observer's count"),
     "turnout_jump": N_("turnout jump"),
     "observer_copy_missing": N_("no copy from an observer who was there at the end"),
+    "observer_removed_before_count": N_("observer expelled before the count"),
+    "voters_added_on_the_day": N_("many voters added to the list on the day"),
     "impossible_arithmetic": N_("impossible arithmetic"),
     "identical_figures": N_("the same figures as another station"),
 }
