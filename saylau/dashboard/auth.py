@@ -343,6 +343,11 @@ def _quoted(path: str) -> str:
 # --- Login and logout --------------------------------------------------------------------
 
 def _login() -> Response:
+    if from_another_site(flask.request, _auth().origins):
+        # Login CSRF: another site's form would sign the browser into an account of its
+        # choosing, and what the victim then reports would go to it.
+        log.warning("dashboard: a login sent from another site was refused")
+        return _refuse(403, "sent from another site")
     form = flask.request.form
     # remote_addr is the client's own address behind a trusted proxy (ProxyFix, app.py).
     username, address = form.get("username", ""), flask.request.remote_addr or "unknown"
@@ -394,9 +399,12 @@ def _safe_next(target: str, user: User) -> str:
 
 def _logout() -> Response:
     # POST only: a link, an image or a redirect (all GETs) on any page must not log anyone
-    # out. Another site's form cannot either: the session cookie is SameSite=Lax.
+    # out. Another site's form cannot either: the session cookie is SameSite=Lax (a sibling
+    # subdomain is the same site for it), and its Origin is refused.
     if flask.request.method != "POST":
         raise MethodNotAllowed(valid_methods=["POST"])
+    if from_another_site(flask.request, _auth().origins):  # as every other POST
+        return _refuse(403, "sent from another site")
     user = _session_user()
     if user is not None:
         try:  # ends this session and its copies, in every dashboard process

@@ -74,6 +74,31 @@ def test_logout_is_a_post_only_so_a_link_cannot_log_anyone_out(
         assert opens_status(url, copied_cookie(user))
 
 
+def test_a_login_or_logout_sent_from_another_site_is_refused(
+        tmp_path: Path, dashboard_users: DashboardUsers) -> None:
+    """Login CSRF: a sibling subdomain's form (the same site for SameSite=Lax) must not sign
+    a browser into the attacker's account, nor log the user out."""
+    sibling = "http://evil.dashboard.example"
+    credentials = {"username": "hq", "password": dashboard_users.passwords["hq"]}
+    with bare_dashboard(tmp_path) as url:
+        for headers in ({"Origin": sibling}, {"Referer": f"{sibling}/form"}, {"Origin": "null"}):
+            with httpx.Client(base_url=url, timeout=30) as stranger:
+                answer = stranger.post("/auth/login", data=credentials, headers=headers)
+                assert answer.status_code == 403, (headers, answer.status_code)
+                assert "session" not in stranger.cookies
+        user = logged_in(url, "hq", dashboard_users.passwords["hq"])
+        cookie = copied_cookie(user)
+        assert user.post("/auth/logout", headers={"Origin": sibling}).status_code == 403
+        assert opens_status(url, cookie)
+        own = url.rstrip("/")
+        assert user.post("/auth/logout", headers={"Origin": own}).status_code == 302
+        assert not opens_status(url, cookie)
+        with httpx.Client(base_url=url, timeout=30) as browser_client:  # its own login form
+            answer = browser_client.post("/auth/login", data=credentials,
+                                         headers={"Origin": own})
+            assert answer.status_code == 302 and "session" in browser_client.cookies
+
+
 def test_a_password_change_and_a_removal_end_the_users_sessions(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     users = tmp_path / "users.json"
