@@ -265,8 +265,11 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     """One read-only statement, checked before the warehouse opens, on a connection that
     is read-only itself (readonly=1): the check refuses what readonly=1 lets through (file(),
-    INTO OUTFILE, several statements), the connection what the check might miss."""
+    INTO OUTFILE, several statements), the connection what the check might miss. The
+    connection stops a query after SAYLAU_SQL_MAX_SECONDS or above SAYLAU_SQL_MAX_MEMORY_MB,
+    limits the query's own SETTINGS cannot lift (readonly=1 forbids changing settings)."""
     from saylau.warehouse.client import (
+        QueryLimits,
         WarehouseError,
         open_warehouse,
         parse_warehouse_url,
@@ -282,9 +285,11 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
         print(f"saylau sql: {error}", file=sys.stderr)
         return 2
     try:
+        # Limits too: one careless query must not hold the warehouse's cores or memory.
+        limits = QueryLimits(settings.sql_max_seconds, settings.sql_max_memory_mb * 2 ** 20)
         warehouse = open_warehouse(settings.warehouse,
                                    settings.clickhouse_password.get_secret_value(),
-                                   read_only=True)
+                                   read_only=True, limits=limits)
     except WarehouseError as error:
         print(f"saylau sql: {_first_line(error)}", file=sys.stderr)
         return 1

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         description="chdb://DIR (embedded) or clickhouse://[user@]host:port/database")
     clickhouse_password: SecretStr = Field(
         SecretStr(""), description="password of the ClickHouse server user (never logged)")
+    sql_max_seconds: int = Field(60, ge=1, description="saylau sql: a query is stopped after "
+                                                       "this many seconds")
+    sql_max_memory_mb: int = Field(2048, ge=64, description="saylau sql: a query is stopped "
+                                                            "when it needs more memory (MB)")
 
     # --- Reference data and the election day ------------------------------------------
     data_dir: Path = Field(Path("data"), description="folder for the registry and chDB data")

@@ -16,7 +16,7 @@ import chdb
 import pandas as pd
 import pyarrow as pa
 
-from saylau.warehouse.client import Row, WarehouseError, WarehouseUrl, with_database
+from saylau.warehouse.client import QueryLimits, Row, WarehouseError, WarehouseUrl, with_database
 
 
 def _json_value(value: Any) -> Any:
@@ -57,17 +57,29 @@ def _arrow_column(values: list[Any]) -> pa.Array:
 
 
 class ChdbWarehouse:
-    def __init__(self, spec: WarehouseUrl, url: str, *, read_only: bool = False) -> None:
+    def __init__(self, spec: WarehouseUrl, url: str, *, read_only: bool = False,
+                 limits: QueryLimits | None = None) -> None:
         self.url = url
         self.database = spec.database
         self._spec = spec
         self._read_only = read_only
+        self._limits = limits
         Path(spec.path).mkdir(parents=True, exist_ok=True)
         # Keep the connection itself referenced: its cursor alone does not keep it open.
         self._conn = chdb.connect(str(Path(spec.path).resolve()))
         self._lock = threading.Lock()  # one statement at a time per connection
+        if limits is not None:
+            self._set_limits(limits)  # before readonly=1, which forbids SET
         if read_only:
             self._make_read_only()
+
+    def _set_limits(self, limits: QueryLimits) -> None:
+        try:
+            for name, value in limits.settings().items():
+                self._conn.query(f"SET {name} = {int(value)}")
+        except Exception as exc:
+            self._conn.close()
+            raise WarehouseError(f"chDB: cannot set the query limits: {exc}") from exc
 
     def _make_read_only(self) -> None:
         """``readonly=1`` for this connection's session, before anything else runs on it.
@@ -114,7 +126,8 @@ class ChdbWarehouse:
         return len(rows)
 
     def reader(self) -> ChdbWarehouse:
-        return ChdbWarehouse(self._spec, self.url, read_only=self._read_only)
+        return ChdbWarehouse(self._spec, self.url, read_only=self._read_only,
+                             limits=self._limits)
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,19 @@ SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 Row = Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    """Per-query limits of a connection, as ClickHouse settings: ``saylau sql`` runs what
+    somebody typed, and one careless query must not hold the warehouse's cores or memory
+    on election night."""
+
+    seconds: int
+    memory_bytes: int
+
+    def settings(self) -> dict[str, int]:
+        return {"max_execution_time": self.seconds, "max_memory_usage": self.memory_bytes}
+
+
 class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message says which and why."""
 
@@ -123,21 +136,23 @@ def split_statements(script: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
-def open_warehouse(url: str, password: str = "", *, read_only: bool = False) -> Warehouse:
+def open_warehouse(url: str, password: str = "", *, read_only: bool = False,
+                   limits: QueryLimits | None = None) -> Warehouse:
     """Open the warehouse a URL names. Imports the engine only when it is used.
 
     ``read_only`` puts the connection in ClickHouse's ``readonly=1`` before it runs anything:
-    no statement on it can write or change a setting (``saylau sql``). The worker and the
-    dashboard keep their normal connections.
+    no statement on it can write or change a setting (``saylau sql``), so ``limits`` set
+    with it cannot be lifted by a query's own ``SETTINGS``. The worker and the dashboard
+    keep their normal connections.
     """
     spec = parse_warehouse_url(url)
     if spec.engine == "chdb":
         from saylau.warehouse.chdb_engine import ChdbWarehouse
 
-        return ChdbWarehouse(spec, url, read_only=read_only)
+        return ChdbWarehouse(spec, url, read_only=read_only, limits=limits)
     from saylau.warehouse.server_engine import ServerWarehouse
 
-    return ServerWarehouse(spec, url, password, read_only=read_only)
+    return ServerWarehouse(spec, url, password, read_only=read_only, limits=limits)
 
 
 def create_schema(wh: Warehouse) -> None:

@@ -15,7 +15,7 @@ from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as DriverError
 from clickhouse_driver.errors import NetworkError, ServerException, SocketTimeoutError
 
-from saylau.warehouse.client import Row, WarehouseError, WarehouseUrl, with_database
+from saylau.warehouse.client import QueryLimits, Row, WarehouseError, WarehouseUrl, with_database
 
 _PARAM = re.compile(r"\{(\w+):([^{}]+)\}")
 
@@ -119,15 +119,18 @@ def replica_lost(error: BaseException) -> bool:
 
 class ServerWarehouse:
     def __init__(self, spec: WarehouseUrl, url: str, password: str = "", *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, limits: QueryLimits | None = None) -> None:
         self.url = url
         self.database = spec.database
         self._spec = spec
         self._password = password
         self._read_only = read_only
+        self._limits = limits
         settings: dict[str, Any] = {"use_numpy": False, "max_query_size": MAX_QUERY_BYTES}
         if spec.cluster:
             settings.update(CLUSTER_SETTINGS)
+        if limits is not None:
+            settings.update(limits.settings())  # sent before readonly, with every query
         if read_only:
             # The driver sends its settings with every query, so each statement runs with
             # readonly=1 whatever its text says (the server refuses SETTINGS readonly=0 and
@@ -207,7 +210,8 @@ class ServerWarehouse:
                                              frame["port"], strict=True)]
 
     def reader(self) -> ServerWarehouse:
-        return ServerWarehouse(self._spec, self.url, self._password, read_only=self._read_only)
+        return ServerWarehouse(self._spec, self.url, self._password, read_only=self._read_only,
+                               limits=self._limits)
 
     def close(self) -> None:
         with self._lock:

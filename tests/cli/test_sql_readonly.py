@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,13 @@ class Result:
     err: str
 
 
-def saylau_sql(warehouse_url: str, query: str, tmp_path: Path) -> Result:
-    """The real `saylau sql` in its own process, with a clean SAYLAU_* environment."""
+def saylau_sql(warehouse_url: str, query: str, tmp_path: Path,
+               **settings: str) -> Result:
+    """The real `saylau sql` in its own process, with a clean SAYLAU_* environment (plus
+    ``settings``, as SAYLAU_<NAME>)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SAYLAU_")}
     env.update({"PYTHONPATH": str(ROOT), "SAYLAU_DATA_DIR": str(tmp_path / "data")})
+    env.update({f"SAYLAU_{name.upper()}": value for name, value in settings.items()})
     done = subprocess.run([sys.executable, "-m", "saylau", "sql", "--warehouse", warehouse_url,
                            query], env=env, capture_output=True, text=True, timeout=180,
                           check=False)
@@ -172,6 +176,34 @@ def test_url_cannot_fetch_a_local_page(warehouse, tmp_path, local_page):
     assert_refused(result, "url()")
     assert SECRET_PAGE not in result.out
     assert hits == []
+
+
+# --- limits --------------------------------------------------------------------------------
+
+# system.numbers: ClickHouse 18.16 forbids table functions such as numbers() in readonly mode.
+ENDLESS = ("SELECT count() FROM (SELECT number FROM system.numbers LIMIT 100000000000000) "
+           "WHERE sipHash64(number) = 0")
+HUNGRY = ("SELECT length(groupArray(toString(number))) FROM "
+          "(SELECT number FROM system.numbers LIMIT 200000000)")
+
+
+def test_a_query_that_runs_too_long_is_stopped(warehouse, tmp_path):
+    started = time.monotonic()
+    result = saylau_sql(warehouse, ENDLESS, tmp_path, sql_max_seconds="2")
+    assert result.code == 1 and "saylau sql:" in result.err, result
+    assert "timeout" in result.err.lower() or "TIMEOUT_EXCEEDED" in result.err, result.err
+    assert time.monotonic() - started < 60
+
+
+def test_a_query_s_own_settings_cannot_lift_the_limit(warehouse, tmp_path):
+    result = saylau_sql(warehouse, f"{ENDLESS} SETTINGS max_execution_time = 0", tmp_path,
+                        sql_max_seconds="2")
+    assert result.code == 1 and "readonly" in result.err.lower(), result
+
+
+def test_a_query_that_needs_too_much_memory_is_stopped(warehouse, tmp_path):
+    result = saylau_sql(warehouse, HUNGRY, tmp_path, sql_max_memory_mb="64")
+    assert result.code == 1 and "memory" in result.err.lower(), result
 
 
 # --- what still works ----------------------------------------------------------------------
