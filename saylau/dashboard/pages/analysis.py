@@ -154,10 +154,7 @@ def _shares_section(compared: pd.DataFrame, embargo_ends: dt.datetime | None,
                      "whiskers. An official share outside the whiskers of an estimate is "
                      "unlikely to be chance."), "shares"),
         *notice,
-        _control(dcc.Dropdown(
-            id=f"{PAGE}-shares-scope",
-            options=[{"label": name, "value": code} for code, name in scopes.items()],
-            value=_chosen_scope(scopes, region), clearable=False)),
+        _scope_dropdown(f"{PAGE}-shares-scope", scopes, region),
         dcc.Store(id=f"{PAGE}-shares-data", data=_records(shares)),
         dcc.Graph(id=f"{PAGE}-shares-chart"),
     ]
@@ -188,6 +185,14 @@ def _turnout_section(compared: pd.DataFrame) -> list:
     ]
 
 
+def _scope_dropdown(component_id: str, scopes: dict[str, str], region: str | None) -> html.Div:
+    """Nationally or one region (by name), the address's ``?region=`` chosen first."""
+    return _control(dcc.Dropdown(
+        id=component_id,
+        options=[{"label": name, "value": code} for code, name in scopes.items()],
+        value=_chosen_scope(scopes, region) if scopes else None, clearable=False))
+
+
 # --- Forensics ----------------------------------------------------------------------------------
 
 def _heatmap_section(histogram: pd.DataFrame, region: str | None) -> list:
@@ -199,10 +204,7 @@ def _heatmap_section(histogram: pd.DataFrame, region: str | None) -> list:
                      "to the right (more turnout, more for the leader) or bright dots on "
                      "round numbers are the marks of ballots added or of figures written to "
                      "order."), "heatmap"),
-        _control(dcc.Dropdown(
-            id=f"{PAGE}-scope",
-            options=[{"label": name, "value": code} for code, name in scopes.items()],
-            value=_chosen_scope(scopes, region) if scopes else None, clearable=False)),
+        _scope_dropdown(f"{PAGE}-scope", scopes, region),
         dcc.Store(id=f"{PAGE}-histogram", data=histogram.to_dict("records")),
         dcc.Graph(id=f"{PAGE}-heatmap"),
     ]
