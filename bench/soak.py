@@ -13,7 +13,9 @@ minute (each bundle checked against its manifest). The machinery is
 
 Last line: ``soak_bench stations=… sent=… acked=… stored=… lost=… duplicated=… faults=…
 max_recovery_s=… screen_errors=… screen_p95_ms=…``. Exit status 1 if anything was lost or
-doubled, a fault was not recovered from in 30 s, or an export failed its manifest.
+doubled, a fault was not recovered from in 30 s, an export failed its manifest, or the wall,
+the last export and a replay from the archive differ in a region's figures (each difference
+is printed).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ def main() -> int:
                   screens=args.screens, log=lambda text: print(text, flush=True)) as run:
             run.run()
             figures = run.check()
+            try:
+                differences = run.agreement()
+            except Exception as error:  # noqa: BLE001 - reported, and the run fails
+                differences = [f"the comparison failed: {error!r}"]
             faults = run.faults
             restarts = dict(run.restarts)
     finally:
@@ -67,13 +73,17 @@ def main() -> int:
           "{refused}; retries={retries}; raw rows={raw_rows}; stored but not acknowledged="
           "{unacked_stored}; stored but never sent={not_sent_stored}; exports={exports} "
           "bad_exports={bad_exports}".format(**figures))
+    print(f"wall, last export and replay per region: "
+          f"{'identical' if not differences else f'{len(differences)} differences'}")
+    for line in differences:
+        print(f"  {line}")
     print("soak_bench stations={stations} sent={sent} acked={acked} stored={stored} "
           "lost={lost} duplicated={duplicated} faults={faults} max_recovery_s="
           "{max_recovery_s:.1f} screen_errors={screen_errors} screen_p95_ms="
           "{screen_p95_ms:.0f}".format(**figures))
     bad = (figures["lost"] or figures["duplicated"] or figures["unrecovered"]
            or figures["max_recovery_s"] > 30 or figures["bad_exports"]
-           or figures["not_sent_stored"])
+           or figures["not_sent_stored"] or differences)
     return 1 if bad else 0
 
 

@@ -289,8 +289,9 @@ class Soak:
 
     def _post(self, client: httpx.Client, path: str, body: bytes, token: str
               ) -> httpx.Response:
-        """Until the gateway answers with something other than a failure to retry."""
-        while True:
+        """Until the gateway answers with something other than a failure to retry (or the
+        run is stopped)."""
+        while not self.stop_event.is_set():
             with self.lock:
                 self.in_flight += 1
             try:
@@ -308,6 +309,7 @@ class Soak:
             with self.lock:
                 self.results.retries += 1
             time.sleep(0.3)
+        raise RuntimeError("the run was stopped")
 
     _local = threading.local()
 
@@ -464,6 +466,13 @@ class Soak:
         does (a worker that cannot store a batch stops without acknowledging it, on purpose)."""
         while not self.stop_event.wait(0.5):
             with self.process_lock:
+                if self.stop_event.is_set():
+                    return
+                if not self.clickhouse.running:
+                    self.restarts["clickhouse"] += 1
+                    self.log("  supervisor: clickhouse-server is not running, starting it")
+                    with contextlib.suppress(Exception):
+                        self.clickhouse.start(timeout=60)
                 for process in self.processes:
                     if process.process is not None and process.process.poll() is not None:
                         self.restarts[process.log_path.stem] += 1
@@ -472,7 +481,8 @@ class Soak:
                         try:
                             process.start()  # type: ignore[attr-defined]
                         except Exception as error:  # noqa: BLE001 - tried again next round
-                            self.log(f"  supervisor: restart failed: {error}")
+                            self.log(f"  supervisor: restart failed: "
+                                     f"{str(error).splitlines()[0]}")
 
     def _await_recovery(self, fault: Fault, timeout: float = 120.0) -> None:
         """Reports flow again: an acknowledgement after the fault's end and the warehouse
@@ -654,9 +664,81 @@ class Soak:
         }
         return summary
 
+    # --------------------------------------------------- wall, export and replay agree
+    def agreement(self) -> list[str]:
+        """The per-region figures of the wall (the dashboard's own snapshot of the live
+        warehouse), of a last export and of an export of a fresh replay from the archive,
+        all as of the same moment; each difference as a line (empty: they agree)."""
+        import pandas as pd
+
+        from saylau.dashboard.snapshot import take_snapshot
+
+        bundle, problems = self.export_once()
+        if problems or bundle == "failed":
+            return [f"last export {bundle}: {problems}"]
+        live_bundle = Path(self.env["SAYLAU_EXPORT_DIR"]) / bundle
+        as_of = json.loads((live_bundle / "manifest.json").read_text())["data_as_of"]
+        exported = pd.read_csv(live_bundle / "regions.csv")
+        replay_url = self.warehouse_url + "_replay"
+        env = {**os.environ, **self.env}
+        out = subprocess.run([sys.executable, "-m", "saylau", "replay", "archive", "--into",
+                              replay_url, "--no-progress"], env=env, capture_output=True,
+                             text=True, timeout=600, check=False)
+        if out.returncode != 0:
+            return [f"replay failed ({out.returncode}): {out.stderr[-500:]}"]
+        replay_dir = self.folder / "exports-replay"
+        out = subprocess.run([sys.executable, "-m", "saylau", "export", "--as-of", as_of,
+                              "--out", str(replay_dir)],
+                             env={**env, "SAYLAU_WAREHOUSE": replay_url},
+                             capture_output=True, text=True, timeout=300, check=False)
+        if out.returncode != 0:
+            return [f"export of the replay failed ({out.returncode}): {out.stderr[-500:]}"]
+        replayed = pd.read_csv(replay_dir / "latest" / "regions.csv")
+        warehouse = open_warehouse(self.warehouse_url)
+        try:
+            wall = take_snapshot(warehouse, pd.Timestamp(as_of).to_pydatetime(), {}, []).summary
+        finally:
+            warehouse.close()
+        columns = [c for c in wall.columns if c in exported.columns and c != "region_name"]
+        wall = wall[columns].reset_index(drop=True)
+        self.agreed_columns = columns
+        differences = []
+        for name, other in (("export", exported), ("replay", replayed)):
+            other = other[columns].reset_index(drop=True)
+            if list(other["region_code"]) != list(wall["region_code"]):
+                differences.append(f"{name}: regions differ: {list(other['region_code'])}")
+                continue
+            for column in columns[1:]:
+                for row, (a, b) in enumerate(zip(wall[column], other[column], strict=True)):
+                    if not _same(a, b):
+                        differences.append(f"{wall['region_code'][row]} {column}: wall={a} "
+                                           f"{name}={b}")
+        if not differences:
+            differences += self._events_differ(replay_url)
+        return differences
+
+    def _events_differ(self, replay_url: str) -> list[str]:
+        """Event by event: what the live archive and the replay hold."""
+        live = self.stored_ids()[0]
+        warehouse = open_warehouse(replay_url)
+        try:
+            frame = warehouse.query_df("SELECT event_id FROM $db.events FINAL")
+        finally:
+            warehouse.close()
+        replayed = set(frame["event_id"].astype(str))
+        return ([f"only live: {e}" for e in sorted(live - replayed)[:50]]
+                + [f"only replayed: {e}" for e in sorted(replayed - live)[:50]])
+
     def _during_fault(self, at: float) -> bool:
         return any(f.started <= at <= (f.recovered or f.ended or f.started) + 0.0
                    for f in self.faults if f.started)
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return abs(float(a) - float(b)) < 1e-6 or (a != a and b != b)  # noqa: PLR0124
+    except (TypeError, ValueError):
+        return str(a) == str(b)
 
 
 @contextlib.contextmanager
