@@ -168,6 +168,8 @@ class Soak:
         self.processes: list[SaylauProcess] = []
         self.process_lock = threading.Lock()  # a fault and the supervisor, one at a time
         self.restarts: dict[str, int] = defaultdict(int)
+        self.faults_done = threading.Event()
+        self.quiet = threading.Event()  # the day is over: screens and exports stop
         self.faults: list[Fault] = []
         self.sent_ids: set[str] = set()
 
@@ -249,6 +251,7 @@ class Soak:
         ensure_topics(self.broker.bootstrap, topic_names(PREFIX), partitions=PARTITIONS)
 
     def close(self) -> None:
+        self.quiet.set()
         self.stop_event.set()
         for process in self.processes:
             if process.process is not None and process.process.poll() is None:
@@ -358,6 +361,15 @@ class Soak:
         return self.faults
 
     def run_faults(self) -> None:
+        """Inflicts the schedule, then stays until the run stops: the children it restarted
+        die with the thread that started them (PR_SET_PDEATHSIG is per thread)."""
+        try:
+            self._run_faults()
+        finally:
+            self.faults_done.set()
+        self.stop_event.wait()
+
+    def _run_faults(self) -> None:
         for fault in self.faults:
             while time.monotonic() - self.t0 < fault.at:
                 if self.stop_event.wait(0.2):
@@ -538,7 +550,7 @@ class Soak:
         period = 10.0 * self.screens / 100
         # 8 threads share the screens: each screen is one request per period.
         client: httpx.Client | None = None
-        while not self.stop_event.wait(rng.uniform(0.5, 1.5) * period / 8):
+        while not self.quiet.wait(rng.uniform(0.5, 1.5) * period / 8):
             started = time.monotonic()
             ok = False
             try:
@@ -557,7 +569,7 @@ class Soak:
 
     # ------------------------------------------------------------------ exports
     def run_exports(self) -> None:
-        while not self.stop_event.wait(self.export_every):
+        while not self.quiet.wait(self.export_every):
             self.export_once()
 
     def export_once(self) -> tuple[str, list[str]]:
@@ -589,10 +601,10 @@ class Soak:
             thread.start()
         sender.join()
         self.sending_done = True
-        threads[0].join()  # every fault inflicted and recovered from
+        self.faults_done.wait()  # every fault inflicted and recovered from
         self.drain()
-        self.stop_event.set()
-        for thread in threads[1:]:
+        self.quiet.set()  # screens and exports stop; faults' and supervisor's threads stay
+        for thread in threads[1:3]:
             thread.join(200)
 
     def drain(self, timeout: float = 300.0) -> None:
@@ -734,7 +746,7 @@ class Soak:
                    for f in self.faults if f.started)
 
 
-def _same(a: object, b: object) -> bool:
+def _same(a: Any, b: Any) -> bool:
     try:
         return abs(float(a) - float(b)) < 1e-6 or (a != a and b != b)  # noqa: PLR0124
     except (TypeError, ValueError):
