@@ -16,6 +16,7 @@ alerts are on their topics (a crash before the acknowledgement sends them again)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -74,20 +75,43 @@ class Publisher:
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self.rejected_topic = f"{prefix}.{REJECTED_TOPIC}"
         self.alerts_topic = f"{prefix}.{ALERTS_TOPIC}"
+        self._bootstrap, self._prefix = bootstrap, prefix
         self._producer = EventProducer(bootstrap, prefix)
-        self._sent: list[FutureRecordMetadata] = []
+        self._sent: list[tuple[FutureRecordMetadata, str, str, bytes]] = []
 
     def send(self, topic: str, messages: list[KafkaMessage]) -> None:
-        self._sent += [self._producer.send_raw(topic, key, value) for key, value in messages]
+        self._sent += [(self._producer.send_raw(topic, key, value), topic, key, value)
+                       for key, value in messages]
 
     def flush(self) -> None:
-        """Until every message sent is delivered; raises if one could not be."""
+        """Until every message sent is delivered; raises if one could not be.
+
+        A broker that restarted empty (the embedded one keeps messages in memory) no longer
+        knows this producer's id, and kafka-python's idempotent producer then fails every
+        send with UnknownProducerIdError for good: so the failed messages are sent once
+        more from a new producer before giving up (alerts and rejects are idempotent
+        downstream, by their ids)."""
+        failed = self._flush()
+        if failed:
+            log.warning("%d of the worker's messages not delivered (%r); sending them again "
+                        "from a new producer", len(failed), failed[0][0].exception)
+            with contextlib.suppress(Exception):
+                self._producer.close()
+            self._producer = EventProducer(self._bootstrap, self._prefix)
+            self.send_all(failed)
+            failed = self._flush()
+        if failed:
+            raise PublishError(f"{len(failed)} messages not delivered: "
+                               f"{failed[0][0].exception!r}")
+
+    def send_all(self, sent: list[tuple[FutureRecordMetadata, str, str, bytes]]) -> None:
+        self._sent += [(self._producer.send_raw(topic, key, value), topic, key, value)
+                       for _, topic, key, value in sent]
+
+    def _flush(self) -> list[tuple[FutureRecordMetadata, str, str, bytes]]:
         self._producer.flush(PUBLISH_TIMEOUT_SECONDS)
         sent, self._sent = self._sent, []
-        failed = next((future for future in sent if future.failed()), None)
-        if failed is not None:
-            raise PublishError(f"{sum(f.failed() for f in sent)} of {len(sent)} messages "
-                               f"not delivered: {failed.exception!r}")
+        return [entry for entry in sent if entry[0].failed() or not entry[0].is_done]
 
     def close(self) -> None:
         self._producer.close()
