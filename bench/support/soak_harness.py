@@ -111,47 +111,47 @@ class Worker(Supervised, WorkerProcess):
     pass
 
 
-class Dashboard(Supervised):
-    name = "dashboard"
+class HttpService(Supervised):
+    """A `saylau` command serving HTTP on a port: started when ``ready_path`` answers."""
+
+    command = ""
+    ready_path = "/"
+    start_timeout = 60.0
+    poll_seconds = 0.1
 
     def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
         super().__init__(env, log_path)
         self.port = port
 
-    def start(self, timeout: float = 120.0) -> Dashboard:
-        self.spawn("dashboard", "--port", str(self.port))
-        deadline = time.monotonic() + timeout
+    def is_ready(self, status: int) -> bool:
+        return status == 200
+
+    def start(self) -> HttpService:
+        self.spawn(self.command, "--port", str(self.port))
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"dashboard exited:\n{self.tail()}")
+                raise RuntimeError(f"{self.name} exited:\n{self.tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{self.port}/login", timeout=2).status_code:
+                answer = httpx.get(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2)
+                if self.is_ready(answer.status_code):
                     return self
-            time.sleep(0.3)
-        raise RuntimeError(f"dashboard did not start:\n{self.tail()}")
+            time.sleep(self.poll_seconds)
+        raise RuntimeError(f"{self.name} did not start:\n{self.tail()}")
 
 
-class Gateway(Supervised):
-    name = "gateway"
+class Dashboard(HttpService):
+    name = command = "dashboard"
+    ready_path, start_timeout, poll_seconds = "/login", 120.0, 0.3
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        super().__init__(env, log_path)
-        self.port = port
+    def is_ready(self, status: int) -> bool:
+        return True  # any answer: the login page may redirect
 
-    def start(self, timeout: float = 60.0) -> Gateway:
-        self.spawn("gateway", "--port", str(self.port))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited:\n{self.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz",
-                             timeout=2).status_code == 200:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"gateway did not start:\n{self.tail()}")
+
+class Gateway(HttpService):
+    name = command = "gateway"
+    ready_path = "/healthz"
 
 
 class Soak:
