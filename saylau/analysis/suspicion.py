@@ -271,14 +271,14 @@ def list_addition_reasons(official: pd.DataFrame, registry: pd.DataFrame | None
     known = before.notna() & (before > 0)
     listed, before = listed[known].reset_index(drop=True), before[known].to_numpy(dtype=float)
     added = np.maximum(listed["registered"].to_numpy(dtype=float) - before, 0)
+    share = added / before
     log_rate = np.log((added + 0.5) / before)
     # A count's relative noise, as a log, at the count the district's usual rate expects: a
     # tiny station that adds 2 voters where 0.2 were expected is not a carousel.
-    usual = pd.Series(added / before).groupby(listed["region_code"].to_numpy()).transform(
+    usual = pd.Series(share).groupby(listed["region_code"].to_numpy()).transform(
         "median").to_numpy()
     own = 1 / np.sqrt(usual * before + 0.5)
     z = comparable_z(log_rate, listed, registry, before, floor=ADDED_LOG_SD_FLOOR, own_sd=own)
-    share = added / before
     detail = [f"{a:.1%} of the registered voters were added to the list on the day "
               f"({zz:.1f} robust SDs above comparable stations)" for a, zz in
               zip(share, z, strict=True)]
@@ -379,17 +379,24 @@ def observer_count_reasons(turnout: pd.DataFrame, registered: pd.Series) -> pd.D
                     detail)
 
 
+def _close_seconds(turnout: pd.DataFrame) -> float | None:
+    """The close, as the time of the last official turnout report (None without one)."""
+    official = (turnout["source"] == "official").to_numpy()
+    if not official.any():
+        return None
+    return float(_seconds(turnout["occurred_at"])[official].max())
+
+
 def missing_copy_reasons(turnout: pd.DataFrame, copies: pd.DataFrame) -> pd.DataFrame:
     """``observer_copy_missing``: an observer counted voters in the last hour before the
     close (the last official report) but no copy of the protocol came: the usual sign of an
     observer sent away before the count. Strength MISSING_COPY_STRENGTH: not enough alone
     (observers fall ill, phones die), it adds to what the figures say."""
-    seconds = _seconds(turnout["occurred_at"])
-    official = turnout["source"] == "official"
-    if not official.any():
+    close = _close_seconds(turnout)
+    if close is None:
         return _reasons([], "observer_copy_missing", [], [], [])
-    close = float(seconds[official.to_numpy()].max())
-    late = (~official).to_numpy() & (seconds >= close - LAST_HOUR_SECONDS)
+    seconds = _seconds(turnout["occurred_at"])
+    late = (turnout["source"] != "official").to_numpy() & (seconds >= close - LAST_HOUR_SECONDS)
     present = set(turnout["station_id"][late])
     missing = sorted(present - set(copies["station_id"]))
     minutes = LAST_HOUR_SECONDS // 60
@@ -406,10 +413,9 @@ def removal_reasons(removals: pd.DataFrame, turnout: pd.DataFrame,
     (``removals``: ``station_id, occurred_at``) in the last LAST_HOUR_SECONDS before the
     close (the last official turnout report) or after it, where no copy of the protocol
     came: the count went unwatched because the watcher was sent away."""
-    official = turnout["source"] == "official"
-    if removals.empty or not official.any():
+    close = _close_seconds(turnout)
+    if removals.empty or close is None:
         return _reasons([], "observer_removed_before_count", [], [], [])
-    close = float(_seconds(turnout["occurred_at"])[official.to_numpy()].max())
     before_close = (close - _seconds(removals["occurred_at"])) / 60
     late = removals.assign(minutes=before_close)[before_close <= LAST_HOUR_SECONDS / 60]
     late = late[~late["station_id"].isin(set(copies.get("station_id", [])))]
