@@ -80,8 +80,12 @@ class Publisher:
         self._sent: list[tuple[FutureRecordMetadata, str, str, bytes]] = []
 
     def send(self, topic: str, messages: list[KafkaMessage]) -> None:
-        self._sent += [(self._producer.send_raw(topic, key, value), topic, key, value)
-                       for key, value in messages]
+        for key, value in messages:
+            self._send_one(topic, key, value)
+
+    def _send_one(self, topic: str, key: str, value: bytes) -> None:
+        """Sent, and kept with what was sent, so that a failed message can go again."""
+        self._sent.append((self._producer.send_raw(topic, key, value), topic, key, value))
 
     def flush(self) -> None:
         """Until every message sent is delivered; raises if one could not be.
@@ -105,8 +109,8 @@ class Publisher:
                                f"{failed[0][0].exception!r}")
 
     def send_all(self, sent: list[tuple[FutureRecordMetadata, str, str, bytes]]) -> None:
-        self._sent += [(self._producer.send_raw(topic, key, value), topic, key, value)
-                       for _, topic, key, value in sent]
+        for _, topic, key, value in sent:
+            self._send_one(topic, key, value)
 
     def _flush(self) -> list[tuple[FutureRecordMetadata, str, str, bytes]]:
         self._producer.flush(PUBLISH_TIMEOUT_SECONDS)
