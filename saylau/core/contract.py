@@ -28,8 +28,11 @@ KIND_TOPIC = {
     "incident": "incidents", "review": "incidents", "exitpoll": "exitpolls",
     "protocol": "protocols", "assignment": "assignments",
     "citizen_report": "citizen", "case_update": "citizen",
+    "protocol_entry": "tabulation", "photo_release": "tabulation",
 }
 EVENT_TOPICS = tuple(dict.fromkeys(KIND_TOPIC.values()))
+# Tabulation (docs/tabulation.md): sent by the dashboard's tabulation page, never a token.
+TABULATION_KINDS = frozenset({"protocol_entry", "photo_release"})
 REJECTED_TOPIC = "rejected"
 ALERTS_TOPIC = "alerts"
 
@@ -37,6 +40,7 @@ StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["KA
 ActorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", examples=["obs-20931"])]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 Role = Literal["observer", "commission_member", "exit_pollster", "journalist"]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 VoteCounts = Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], Count],
                        Field(max_length=64)]
 
@@ -55,7 +59,7 @@ class Location(_Strict):
 
 
 class Media(_Strict):
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: Sha256
     mime: str = Field(pattern=r"^[a-z]+/[A-Za-z0-9.+-]+$", max_length=100)
 
 
@@ -111,16 +115,52 @@ class ExitPoll(_Event):
     choices: VoteCounts
 
 
-class Protocol(_Event):
-    kind: Literal["protocol"]
-    source: Literal["observer_copy", "official"]
+class _ProtocolFigures(_Event):
+    """The figures of a polling station's result protocol."""
+
     registered: Count
     ballots_received: Count
     ballots_issued: Count
     ballots_cast: Count
     invalid: Count
     votes: VoteCounts
+
+
+class Digitisation(_Strict):
+    """Where a copy's figures came from when volunteers typed them from the protocol's photo
+    (double entry, docs/tabulation.md): the photo, and the entries that agreed."""
+
+    photo_sha256: Sha256
+    entry_ids: list[uuid.UUID] = Field(min_length=2, max_length=10)
+    entered_by: list[ActorId] = Field(min_length=2, max_length=10)
+
+
+class Protocol(_ProtocolFigures):
+    kind: Literal["protocol"]
+    source: Literal["observer_copy", "official"]
     media: list[Media] = Field(default_factory=list, max_length=20)  # the signed copy's photo
+    # observer_copy only: the copy was digitised from a photo by double entry (dashboard only)
+    digitised: Digitisation | None = None
+    # official only: the commission publication the figures came from (saylau results
+    # import); a later publication of the same station supersedes an earlier one
+    publication: str = Field("", pattern=r"^[A-Za-z0-9_.:-]{0,64}$")
+
+
+class ProtocolEntry(_ProtocolFigures):
+    """One volunteer's typing of a protocol photo (``observer_id`` is the volunteer's user
+    name; ``station_id`` the photo's station). Two that agree make a digitised copy."""
+
+    kind: Literal["protocol_entry"]
+    photo_sha256: Sha256
+
+
+class PhotoRelease(_Event):
+    """Headquarters release (or withdraw) a protocol photo for publication by its hash:
+    a photo can show a face or a signature, so none is public before a person looked."""
+
+    kind: Literal["photo_release"]
+    photo_sha256: Sha256
+    released: bool = True
 
 
 class Assignment(_Event):
@@ -174,7 +214,7 @@ class CaseUpdate(_Event):
 
 Event = Annotated[
     Checkin | Checkout | Turnout | Incident | Review | ExitPoll | Protocol | Assignment
-    | CitizenReport | CaseUpdate,
+    | CitizenReport | CaseUpdate | ProtocolEntry | PhotoRelease,
     Field(discriminator="kind"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from saylau.core.contract import Assignment, Event, ExitPoll, Protocol, Turnout
+from saylau.core.contract import Assignment, Event, ExitPoll, Protocol, ProtocolEntry, Turnout
 from saylau.core.election import Election
 
 
@@ -56,13 +56,23 @@ def exitpoll_rule(event: ExitPoll, registered_voters: int, ballot: Ballot) -> Re
 
 
 def protocol_rule(event: Protocol, registered_voters: int, ballot: Ballot) -> Rejection | None:
+    unknown = entry_rule(event, registered_voters, ballot)
+    if unknown is not None:
+        return unknown
+    if sum(event.votes.values()) + event.invalid != event.ballots_cast:
+        return Rejection("protocol_arithmetic",
+                         "ballots_cast is not the sum of the votes plus invalid ballots")
+    return None
+
+
+def entry_rule(event: Protocol | ProtocolEntry, registered_voters: int, ballot: Ballot
+               ) -> Rejection | None:
+    """A volunteer's entry types what the photo shows, so its arithmetic may fail (that is
+    evidence too); only options that are not on the ballot are refused."""
     unknown = sorted(set(event.votes) - ballot.vote_options)
     if unknown:
         return Rejection("unknown_option",
                          f"votes has {len(unknown)} option(s) that are not on the ballot")
-    if sum(event.votes.values()) + event.invalid != event.ballots_cast:
-        return Rejection("protocol_arithmetic",
-                         "ballots_cast is not the sum of the votes plus invalid ballots")
     return None
 
 
@@ -71,6 +81,7 @@ RULES: dict[type, Rule] = {
     Turnout: turnout_rule,  # type: ignore[dict-item]
     ExitPoll: exitpoll_rule,  # type: ignore[dict-item]
     Protocol: protocol_rule,  # type: ignore[dict-item]
+    ProtocolEntry: entry_rule,  # type: ignore[dict-item]
 }
 
 

@@ -31,7 +31,11 @@ from saylau.core.i18n import available_languages
 
 HEADQUARTERS, REGIONAL_LEAD, MEDIA = "headquarters", "regional_lead", "media"
 LEGAL = "legal"  # the movement's lawyers: the citizen report cases (pages/cases.py)
-ROLES = (HEADQUARTERS, REGIONAL_LEAD, MEDIA, LEGAL)
+# headquarters volunteers who digitise protocol photos (pages/tabulation.py); a region, if
+# given, limits them to its photos
+TABULATOR = "tabulator"
+ROLES = (HEADQUARTERS, REGIONAL_LEAD, MEDIA, LEGAL, TABULATOR)
+REGIONAL_ROLES = frozenset({REGIONAL_LEAD, TABULATOR})  # the roles that may have a region
 # A user name is also the actor id of the events the user sends (reviewer_id,
 # assigned_by), so it follows the contract's ActorId pattern.
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -49,7 +53,7 @@ class UsersError(ValueError):
 class User:
     username: str
     role: str
-    region: str | None = None  # the region of a regional lead; None for the other roles
+    region: str | None = None  # a regional lead's region, a tabulator's if limited; else None
     password_hash: str = field(default="", repr=False, compare=False)
     # "" in a users file written before versions existed: its users' first sessions.
     session_version: str = field(default="", repr=False, compare=False)
@@ -63,6 +67,8 @@ class User:
             return f"/region/{self.region}"
         if self.role == LEGAL:
             return "/cases"
+        if self.role == TABULATOR:
+            return "/tabulation"
         return "/media" if self.role == MEDIA else "/"
 
 
@@ -108,8 +114,10 @@ def check_new_user(username: str, role: str, region: str | None, password: str,
         raise UsersError(f"role must be one of {', '.join(ROLES)}")
     if role == REGIONAL_LEAD and region not in region_codes:
         raise UsersError("a regional lead needs --region, one of the known region codes")
-    if role != REGIONAL_LEAD and region is not None:
-        raise UsersError("only a regional lead has a region")
+    if role == TABULATOR and region is not None and region not in region_codes:
+        raise UsersError("a tabulator's --region must be one of the known region codes")
+    if role not in REGIONAL_ROLES and region is not None:
+        raise UsersError("only a regional lead or a tabulator has a region")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UsersError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
 

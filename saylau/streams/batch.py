@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from saylau.core.contract import Event, ExitPoll, Protocol
 from saylau.core.rules import DEFAULT_BALLOT, Ballot
 from saylau.core.validation import DayWindow, Rejection, StationInfo, station_of, validate
-from saylau.streams.rows import event_row, exitpoll_row, protocol_row
+from saylau.streams.rows import event_row, exitpoll_row, protocol_row, tabulation_rows
 
 REJECTED_COLUMNS = ("source_topic", "source_partition", "source_offset", "reason", "detail",
                     "raw", "rejected_at")
@@ -32,6 +32,7 @@ class BatchResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     protocols: list[dict[str, Any]] = field(default_factory=list)
     exitpolls: list[dict[str, Any]] = field(default_factory=list)
+    tabulation: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     duplicates: int = 0
@@ -109,3 +110,4 @@ def _add_event(result: BatchResult, event: Event, event_id: str, raw: bytes,
         result.protocols.append(protocol_row(event, station.region_code))
     elif isinstance(event, ExitPoll):
         result.exitpolls.append(exitpoll_row(event, station.region_code))
+    result.tabulation.extend(tabulation_rows(event, station.region_code))

@@ -14,7 +14,9 @@ from saylau.core.contract import (
     Event,
     ExitPoll,
     Incident,
+    PhotoRelease,
     Protocol,
+    ProtocolEntry,
     Review,
     Turnout,
 )
@@ -26,6 +28,15 @@ EVENT_COLUMNS = ("event_id", "kind", "station_id", "region_code", "observer_id",
 PROTOCOL_COLUMNS = ("event_id", "station_id", "region_code", "source", "occurred_at",
                     "registered", "ballots_received", "ballots_issued", "ballots_cast",
                     "invalid", "options", "votes")
+# One table for double-entry tabulation (docs/tabulation.md), a row per fact, by `fact`:
+# photo (a protocol photo an observer sent), entry (a volunteer's typing of it), agreed (the
+# digitised copy), release (headquarters released or withdrew it), official (a commission
+# publication's row).
+TABULATION_COLUMNS = ("event_id", "fact", "station_id", "region_code", "actor", "occurred_at",
+                      "photo_sha256", "released", "publication", "entry_ids", "entered_by",
+                      "registered", "ballots_received", "ballots_issued", "ballots_cast",
+                      "invalid", "options", "votes")
+PHOTO_TYPES = ("image/",)
 EXITPOLL_COLUMNS = ("event_id", "station_id", "region_code", "occurred_at", "window_start",
                     "window_end", "interviews", "options", "counts")
 
@@ -90,3 +101,50 @@ def exitpoll_row(event: ExitPoll, region_code: str) -> dict[str, Any]:
             "window_start": utc(event.window_start), "window_end": utc(event.window_end),
             "interviews": event.interviews, "options": options,
             "counts": [event.choices[o] for o in options]}
+
+
+def tabulation_rows(event: Event, region_code: str) -> list[dict[str, Any]]:
+    """The event's rows in ``tabulation`` (none for most kinds)."""
+    if isinstance(event, Protocol):
+        return _protocol_facts(event, region_code)
+    if isinstance(event, ProtocolEntry):
+        return [_fact(event, "entry", region_code, photo_sha256=event.photo_sha256,
+                      **_figures(event))]
+    if isinstance(event, PhotoRelease):
+        return [_fact(event, "release", region_code, photo_sha256=event.photo_sha256,
+                      released=int(event.released))]
+    return []
+
+
+def _protocol_facts(event: Protocol, region_code: str) -> list[dict[str, Any]]:
+    if event.digitised is not None:
+        made = event.digitised
+        return [_fact(event, "agreed", region_code, photo_sha256=made.photo_sha256,
+                      entry_ids=[str(entry) for entry in made.entry_ids],
+                      entered_by=list(made.entered_by), **_figures(event))]
+    if event.source == "official":
+        return [_fact(event, "official", region_code, publication=event.publication,
+                      **_figures(event))]
+    photos = dict.fromkeys(item.sha256 for item in event.media
+                           if item.mime.startswith(PHOTO_TYPES))
+    return [_fact(event, "photo", region_code, photo_sha256=sha256) for sha256 in photos]
+
+
+def _figures(event: Protocol | ProtocolEntry) -> dict[str, Any]:
+    options = sorted(event.votes)
+    return {"registered": event.registered, "ballots_received": event.ballots_received,
+            "ballots_issued": event.ballots_issued, "ballots_cast": event.ballots_cast,
+            "invalid": event.invalid, "options": options,
+            "votes": [event.votes[o] for o in options]}
+
+
+def _fact(event: Event, fact: str, region_code: str, **columns: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "event_id": str(event.event_id), "fact": fact, "station_id": event.station_id,
+        "region_code": region_code, "actor": event.observer_id,
+        "occurred_at": utc(event.occurred_at), "photo_sha256": "", "released": 0,
+        "publication": "", "entry_ids": [], "entered_by": [], "registered": 0,
+        "ballots_received": 0, "ballots_issued": 0, "ballots_cast": 0, "invalid": 0,
+        "options": [], "votes": []}
+    row.update(columns)
+    return row

@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 from saylau.streams.alerting import ALERT_COLUMNS
 from saylau.streams.batch import REJECTED_COLUMNS, BatchResult
-from saylau.streams.rows import EVENT_COLUMNS, EXITPOLL_COLUMNS, PROTOCOL_COLUMNS
+from saylau.streams.rows import (
+    EVENT_COLUMNS,
+    EXITPOLL_COLUMNS,
+    PROTOCOL_COLUMNS,
+    TABULATION_COLUMNS,
+)
 from saylau.warehouse.client import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,7 @@ class WarehouseSink:
             # Kind tables first, the archive last: the archive decides what "seen" means.
             self.warehouse.insert_rows("protocols", PROTOCOL_COLUMNS, result.protocols)
             self.warehouse.insert_rows("exitpolls", EXITPOLL_COLUMNS, result.exitpolls)
+            self.warehouse.insert_rows("tabulation", TABULATION_COLUMNS, result.tabulation)
             self.warehouse.insert_rows("events", EVENT_COLUMNS, result.rows)
             self.warehouse.insert_rows("rejected", REJECTED_COLUMNS, result.rejects)
 

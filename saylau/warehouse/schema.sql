@@ -75,6 +75,33 @@ CREATE TABLE IF NOT EXISTS $db.protocols (
 ) ENGINE = ReplacingMergeTree()
 ORDER BY (station_id, source, event_id);
 
+-- Double-entry tabulation (docs/tabulation.md), one row per fact (`fact`): `photo` a
+-- protocol photo an observer sent (actor: the observer), `entry` a volunteer's typing of a
+-- photo (actor: the volunteer), `agreed` the digitised copy the agreeing entries made,
+-- `release` headquarters released (released=1) or withdrew a photo, `official` a row of a
+-- commission publication (`publication`). A resent event replaces its own rows.
+CREATE TABLE IF NOT EXISTS $db.tabulation (
+    event_id String,
+    fact String,
+    station_id String,
+    region_code String,
+    actor String,
+    occurred_at DateTime('UTC'),
+    photo_sha256 String,
+    released UInt8,
+    publication String,
+    entry_ids Array(String),
+    entered_by Array(String),
+    registered UInt32,
+    ballots_received UInt32,
+    ballots_issued UInt32,
+    ballots_cast UInt32,
+    invalid UInt32,
+    options Array(String),
+    votes Array(UInt32)
+) ENGINE = ReplacingMergeTree()
+ORDER BY (station_id, fact, event_id, photo_sha256);
+
 -- Exit-poll interview batches: tallies are sums over distinct event_ids.
 CREATE TABLE IF NOT EXISTS $db.exitpolls (
     event_id String,

@@ -58,6 +58,13 @@ EXAMPLES = {
     "case_update": {"kind": "case_update", "station_id": "citizen", "observer_id": "lawyer-1",
                     "case_id": "0b6f7a0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "verdict": "verified",
                     "status": "contacted", "note": "called back"},
+    # tabulation kinds come from the dashboard's tabulation page (docs/tabulation.md)
+    "protocol_entry": {"kind": "protocol_entry", "observer_id": "volunteer-3",
+                       "photo_sha256": SHA, "registered": 1800, "ballots_received": 1800,
+                       "ballots_issued": 1100, "ballots_cast": 1098, "invalid": 12,
+                       "votes": {"party_a": 700, "against_all": 386}},
+    "photo_release": {"kind": "photo_release", "observer_id": "hq-1", "photo_sha256": SHA,
+                      "released": True},
 }
 CONTRACT_KINDS = {typing.get_args(model.model_fields["kind"].annotation)[0]
                   for model in typing.get_args(typing.get_args(Event)[0])}

@@ -15,7 +15,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from saylau.core.contract import CITIZEN_KINDS, Event, event_to_json, parse_event, topic_for
+from saylau.core.contract import (
+    CITIZEN_KINDS,
+    TABULATION_KINDS,
+    Event,
+    event_to_json,
+    parse_event,
+    topic_for,
+)
 from saylau.core.rules import Ballot
 from saylau.core.validation import (
     SENDER_KEYED_FIELDS,
@@ -30,7 +37,8 @@ from saylau.ingest.gateway.tokens import Identity
 HQ_KINDS = frozenset({"review", "assignment"})
 # The refusals that say the token may not send this at all (403 for a single event).
 FORBIDDEN_REASONS = frozenset({"citizen_route", "observer_mismatch", "role_not_allowed",
-                               "official_source_not_allowed", "station_not_assigned"})
+                               "official_source_not_allowed", "station_not_assigned",
+                               "dashboard_only"})
 StationsOf = Callable[[str], frozenset[str]]  # observer_id -> the stations they are placed at
 
 
@@ -117,6 +125,10 @@ def authorize(event: Event, identity: Identity) -> Refusal | None:
     if event.kind in CITIZEN_KINDS:
         return Refusal("citizen_route", "citizen reports go to POST /v1/citizen-reports; "
                        "case updates come from the dashboard",
+                       [FieldProblem("kind", "is not sent with a token")], str(event.event_id))
+    if event.kind in TABULATION_KINDS or getattr(event, "digitised", None) is not None:
+        return Refusal("dashboard_only", "protocol entries, digitised copies and photo "
+                       "releases come from the dashboard's tabulation page",
                        [FieldProblem("kind", "is not sent with a token")], str(event.event_id))
     if event.kind in HQ_KINDS:
         return _headquarters_only(event, identity)
