@@ -53,6 +53,7 @@ from saylau.dashboard.users import (
     MEDIA,
     REGIONAL_LEAD,
     ROLES,
+    TABULATOR,
     User,
     UserDirectory,
     UsersError,
@@ -87,6 +88,11 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     # citizen report cases: lawyers moderate; a regional lead reads the region's verified
     "cases": frozenset({LEGAL, REGIONAL_LEAD}),
     "evidence": frozenset({LEGAL}),  # evidence files (saylau/dashboard/evidence_routes.py)
+    # double-entry digitisation of protocol photos, and the photos it shows (docs/tabulation.md)
+    "tabulation": frozenset({TABULATOR}),
+    "tabulation_photo": frozenset({TABULATOR}),
+    # the public station-by-station comparison of official results with verified copies
+    "comparison": frozenset({MEDIA}),
 }
 # Region codes and station ids are words of these characters (see saylau/core/contract.py).
 WORD = re.compile(r"[A-Za-z0-9_-]+")
