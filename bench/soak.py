@@ -13,7 +13,8 @@ minute (each bundle checked against its manifest). The machinery is
 
 Last line: ``soak_bench stations=… sent=… acked=… stored=… lost=… duplicated=… faults=…
 max_recovery_s=… screen_errors=… screen_p95_ms=…``. Exit status 1 if anything was lost or
-doubled, a fault was not recovered from in 30 s, an export failed its manifest, or the wall,
+doubled, a fault was not recovered from in 30 s, an export failed its manifest (or failed
+outside a fault), a malformed message is not in `rejected` with its reason, or the wall,
 the last export and a replay from the archive differ in a region's figures (each difference
 is printed).
 """
@@ -71,8 +72,9 @@ def main() -> int:
           "{screen_p95_outside_ms:.0f}; requests={screen_requests}".format(**figures))
     print("malformed: sent={malformed_sent} refused={malformed_refused}; refused events="
           "{refused}; retries={retries}; raw rows={raw_rows}; stored but not acknowledged="
-          "{unacked_stored}; stored but never sent={not_sent_stored}; exports={exports} "
-          "bad_exports={bad_exports}".format(**figures))
+          "{unacked_stored}; stored but never sent={not_sent_stored}; malformed not in rejected="
+          "{malformed_not_rejected}; exports={exports} bad_exports={bad_exports} "
+          "failed while a fault lasted={failed_exports_in_faults}".format(**figures))
     print(f"wall, last export and replay per region: "
           f"{'identical' if not differences else f'{len(differences)} differences'}")
     for line in differences:
@@ -83,7 +85,7 @@ def main() -> int:
           "{screen_p95_ms:.0f}".format(**figures))
     bad = (figures["lost"] or figures["duplicated"] or figures["unrecovered"]
            or figures["max_recovery_s"] > 30 or figures["bad_exports"]
-           or figures["not_sent_stored"] or differences)
+           or figures["not_sent_stored"] or figures["malformed_not_rejected"] or differences)
     return 1 if bad else 0
 
 

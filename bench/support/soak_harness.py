@@ -32,8 +32,9 @@ from typing import Any
 
 import httpx
 
-from saylau.core.contract import EVENT_TOPICS
+from saylau.core.contract import INTAKE_TOPICS, REFUSED_TOPIC
 from saylau.core.election import Election
+from saylau.core.refused import MAX_RAW_KEPT
 from saylau.dashboard.users import add_user
 from saylau.exports.manifest import verify_bundle
 from saylau.geo.registry import synthetic_registry, write_registry_csv
@@ -53,6 +54,7 @@ PEPPER = "soak-pepper-0123456789abcdef"
 FAULT_KINDS = ("worker", "gateway", "broker", "clickhouse", "dashboard")
 SCREEN_PATHS = ("/", "/_dash-layout", "/region/KAZ011", "/incidents")
 HQ_FIELDS = {"review": "reviewer_id", "assignment": "assigned_by"}
+FAILED, EXPORT_RETRY_S = "failed", 5.0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -91,10 +93,14 @@ class Results:
     refused: dict[str, str] = field(default_factory=dict)  # event_id -> reason
     malformed_sent: int = 0
     malformed_refused: dict[str, int] = field(default_factory=dict)  # reason -> count
+    malformed_answered: list[tuple[str, str]] = field(default_factory=list)  # raw, reason
     retries: int = 0
     last_ack: float = 0.0
     screen: list[tuple[float, float, bool]] = field(default_factory=list)  # at, ms, ok
     exports: list[tuple[str, list[str]]] = field(default_factory=list)  # bundle, problems
+    # (started, ended) of each export that failed (the warehouse down, say): allowed while
+    # a fault lasts, and retried; one outside every fault is a bad export
+    failed_exports: list[tuple[float, float]] = field(default_factory=list)
 
 
 class Supervised(SaylauProcess):
@@ -344,6 +350,9 @@ class Soak:
             self.results.malformed_sent += 1
             if answer.status_code == 202:
                 reason = "accepted"
+            else:
+                raw = message.body.decode("utf-8", errors="replace")[:MAX_RAW_KEPT]
+                self.results.malformed_answered.append((raw, reason))
             self.results.malformed_refused[reason] = \
                 self.results.malformed_refused.get(reason, 0) + 1
 
@@ -530,7 +539,7 @@ class Soak:
     sending_done = False
 
     def _caught_up(self) -> bool:
-        topics = [f"{PREFIX}.{name}" for name in EVENT_TOPICS]
+        topics = [f"{PREFIX}.{name}" for name in INTAKE_TOPICS]
         try:
             return consumer_lag(self.broker.bootstrap, f"{PREFIX}-worker", topics) == 0
         except Exception:  # noqa: BLE001 - the broker is down
@@ -570,19 +579,25 @@ class Soak:
     # ------------------------------------------------------------------ exports
     def run_exports(self) -> None:
         while not self.quiet.wait(self.export_every):
-            self.export_once()
+            # as a scheduler would: a failed export (the warehouse down) is tried again soon
+            while self.export_once()[0] == FAILED and not self.quiet.wait(EXPORT_RETRY_S):
+                pass
 
     def export_once(self) -> tuple[str, list[str]]:
         env = {**os.environ, **self.env}
+        started = time.monotonic()
         out = subprocess.run([sys.executable, "-m", "saylau", "export"], env=env,
                              capture_output=True, text=True, timeout=180, check=False)
         latest = Path(self.env["SAYLAU_EXPORT_DIR"]) / "latest"
         if out.returncode != 0:
-            result = ("failed", [f"exit {out.returncode}: {out.stderr[-300:]}"])
+            result = (FAILED, [f"exit {out.returncode}: {out.stderr[-300:]}"])
         else:
             result = (latest.resolve().name, verify_bundle(latest))
         with self.lock:
-            self.results.exports.append(result)
+            if result[0] == FAILED:
+                self.results.failed_exports.append((started, time.monotonic()))
+            else:
+                self.results.exports.append(result)
         return result
 
     # ------------------------------------------------------------------- the run
@@ -672,7 +687,11 @@ class Soak:
             "malformed_refused": dict(self.results.malformed_refused),
             "refused": len(self.results.refused), "retries": self.results.retries,
             "exports": len(self.results.exports),
-            "bad_exports": sum(bool(problems) for _, problems in self.results.exports),
+            "bad_exports": sum(bool(problems) for _, problems in self.results.exports)
+            + sum(not self._overlaps_fault(*span) for span in self.results.failed_exports),
+            "failed_exports_in_faults": sum(self._overlaps_fault(*span)
+                                            for span in self.results.failed_exports),
+            "malformed_not_rejected": len(self.malformed_not_rejected()),
         }
         return summary
 
@@ -740,6 +759,29 @@ class Soak:
         replayed = set(frame["event_id"].astype(str))
         return ([f"only live: {e}" for e in sorted(live - replayed)[:50]]
                 + [f"only replayed: {e}" for e in sorted(replayed - live)[:50]])
+
+    def malformed_not_rejected(self) -> list[tuple[str, str]]:
+        """The malformed messages the gateway refused that are not in ``rejected`` with the
+        reason it answered (each printed)."""
+        try:
+            warehouse = open_warehouse(self.warehouse_url)
+            try:
+                kept = warehouse.query_df("SELECT raw, reason FROM $db.rejected FINAL "
+                                          f"WHERE source_topic = '{PREFIX}.{REFUSED_TOPIC}'")
+            finally:
+                warehouse.close()
+        except Exception as error:  # noqa: BLE001 - the check then fails, saying why
+            self.log(f"rejected could not be read: {error!r}")
+            return list(self.results.malformed_answered)
+        found = set(zip(kept["raw"].astype(str), kept["reason"].astype(str), strict=True))
+        missing = [item for item in self.results.malformed_answered if item not in found]
+        for raw, reason in missing[:50]:
+            self.log(f"malformed, not in rejected: {reason} {raw[:80]!r}")
+        return missing
+
+    def _overlaps_fault(self, started: float, ended: float) -> bool:
+        return any(f.started <= ended and started <= (f.recovered or f.ended or f.started)
+                   for f in self.faults if f.started)
 
     def _during_fault(self, at: float) -> bool:
         return any(f.started <= at <= (f.recovered or f.ended or f.started) + 0.0

@@ -34,6 +34,9 @@ EVENT_TOPICS = tuple(dict.fromkeys(KIND_TOPIC.values()))
 # Tabulation (docs/tabulation.md): sent by the dashboard's tabulation page, never a token.
 TABULATION_KINDS = frozenset({"protocol_entry", "photo_release"})
 REJECTED_TOPIC = "rejected"
+# what the gateway refused as malformed, on its way to the rejected table (core/refused.py)
+REFUSED_TOPIC = "refused"
+INTAKE_TOPICS = (*EVENT_TOPICS, REFUSED_TOPIC)  # what the worker reads
 ALERTS_TOPIC = "alerts"
 
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["KAZ011-0457"])]

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from saylau.core.contract import ALERTS_TOPIC, EVENT_TOPICS, REJECTED_TOPIC
+from saylau.core.contract import ALERTS_TOPIC, INTAKE_TOPICS, REJECTED_TOPIC
 from saylau.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def topic_names(prefix: str = "saylau") -> list[str]:
-    return [f"{prefix}.{suffix}" for suffix in (*EVENT_TOPICS, REJECTED_TOPIC, ALERTS_TOPIC)]
+    return [f"{prefix}.{suffix}" for suffix in (*INTAKE_TOPICS, REJECTED_TOPIC, ALERTS_TOPIC)]
 
 
 @dataclass(frozen=True)

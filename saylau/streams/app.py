@@ -9,7 +9,7 @@ import faust
 import pandas as pd
 import uvloop
 
-from saylau.core.contract import EVENT_TOPICS
+from saylau.core.contract import INTAKE_TOPICS
 from saylau.core.settings import Settings
 from saylau.streams import transport
 from saylau.streams.batch import Message
@@ -70,7 +70,7 @@ def build_app(settings: Settings, bootstrap: str, warehouse: Warehouse,
               registry: pd.DataFrame) -> faust.App:
     app = faust_app(settings, bootstrap)
     prefix = settings.topic_prefix
-    source = app.topic(*[f"{prefix}.{name}" for name in EVENT_TOPICS],
+    source = app.topic(*[f"{prefix}.{name}" for name in INTAKE_TOPICS],
                        key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw", allow_empty=True)
     metrics = start_worker_metrics(settings, bootstrap)  # Prometheus; None when the port is 0

@@ -8,14 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from saylau.core.contract import Event, ExitPoll, Protocol
+from saylau.core.contract import REFUSED_TOPIC, Event, ExitPoll, Protocol
+from saylau.core.refused import MAX_RAW_KEPT, RefusedMessage
 from saylau.core.rules import DEFAULT_BALLOT, Ballot
 from saylau.core.validation import DayWindow, Rejection, StationInfo, station_of, validate
 from saylau.streams.rows import event_row, exitpoll_row, protocol_row, tabulation_rows
 
 REJECTED_COLUMNS = ("source_topic", "source_partition", "source_offset", "reason", "detail",
                     "raw", "rejected_at")
-MAX_RAW_KEPT = 65_536  # characters of a rejected message kept for inspection
 
 
 class Message(NamedTuple):
@@ -80,6 +80,21 @@ def rejected_row(message: Message, rejection: Rejection,
     }
 
 
+REFUSED_SUFFIX = f".{REFUSED_TOPIC}"
+
+
+def refused_row(message: Message, rejected_at: dt.datetime) -> dict[str, Any]:
+    """The row of a message the gateway refused: its reason, keyed by the envelope's key."""
+    refused = RefusedMessage.from_json(message.value)
+    if refused is None:  # not the gateway's envelope: kept like any unreadable message
+        return rejected_row(message, Rejection("invalid_refusal", "the message on the "
+                                               "refused topic is not a gateway envelope"),
+                            rejected_at)
+    return {"source_topic": message.topic, "source_partition": 0,
+            "source_offset": refused.key, "reason": refused.reason,
+            "detail": refused.detail, "raw": refused.raw, "rejected_at": rejected_at}
+
+
 def process_batch(messages: Sequence[Message], stations: Mapping[str, StationInfo],
                   window: DayWindow, recent: RecentIds, now: dt.datetime,
                   ballot: Ballot = DEFAULT_BALLOT) -> BatchResult:
@@ -87,6 +102,9 @@ def process_batch(messages: Sequence[Message], stations: Mapping[str, StationInf
     result = BatchResult()
     in_batch: set[str] = set()
     for message in messages:
+        if message.topic.endswith(REFUSED_SUFFIX):
+            result.rejects.append(refused_row(message, now))
+            continue
         outcome = validate(message.value, stations, window, ballot)
         if isinstance(outcome, Rejection):
             result.rejects.append(rejected_row(message, outcome, now))

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from saylau.core.contract import EVENT_TOPICS
+from saylau.core.contract import INTAKE_TOPICS
 from saylau.core.settings import Settings
 from saylau.kafka.lag import LagProbe
 from saylau.streams.store import Stored
@@ -99,7 +99,7 @@ def start_worker_metrics(settings: Settings, bootstrap: str) -> WorkerMetrics | 
         return None
     metrics = WorkerMetrics()
     metrics.watch_lag(bootstrap, settings.worker_group,
-                      [f"{settings.topic_prefix}.{name}" for name in EVENT_TOPICS])
+                      [f"{settings.topic_prefix}.{name}" for name in INTAKE_TOPICS])
     # All interfaces: Prometheus scrapes each worker container from elsewhere. The
     # figures are counts only, never an event's content.
     try:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
 
-from saylau.core.contract import EVENT_TOPICS, KIND_TOPIC, Event, Protocol, Turnout
+from saylau.core.contract import INTAKE_TOPICS, KIND_TOPIC, Event, Protocol, Turnout
 from saylau.core.election import Election
 from saylau.core.messages import SimulatedMessage
 from saylau.core.rules import Ballot
@@ -243,7 +243,7 @@ class KafkaSource:
                                       fetch_max_bytes=64 * 1024 * 1024,
                                       max_partition_fetch_bytes=16 * 1024 * 1024)
         partitions = []
-        for topic in (f"{prefix}.{name}" for name in EVENT_TOPICS):
+        for topic in (f"{prefix}.{name}" for name in INTAKE_TOPICS):
             numbers = self.consumer.partitions_for_topic(topic)
             if not numbers:
                 self.consumer.close()

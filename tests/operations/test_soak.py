@@ -44,5 +44,6 @@ def test_a_short_day_under_faults_counts_every_acknowledged_report_once(tmp_path
     assert figures["max_recovery_s"] <= RECOVERY_LIMIT_S, figures
     assert "accepted" not in figures["malformed_refused"], figures
     assert figures["malformed_refused"], "the day's malformed messages were sent"
+    assert figures["malformed_not_rejected"] == 0, figures
     assert figures["exports"] > 0 and figures["bad_exports"] == 0, run.results.exports
     assert differences == [], "\n".join(differences)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from saylau.core.refused import refused_message
 from saylau.core.validation import DayWindow, StationInfo
 from saylau.streams.batch import (
     MAX_RAW_KEPT,
@@ -113,6 +114,27 @@ def test_rejected_duplicates_are_each_reported():
     result = run(messages(b"{oops", b"{oops"))
     assert len(result.rejects) == 2
     assert result.duplicates == 0
+
+
+def test_a_gateway_refusal_becomes_a_rejected_row_with_the_gateways_reason_and_key():
+    kept = refused_message("invalid_event", "incident.severity: too high", b'{"kind": 1}')
+    batch = [Message("saylau.refused", 0, 7, kept.to_json().encode()),
+             Message("saylau.refused", 0, 8, b"not an envelope")]
+    result = run(batch)
+    assert result.rows == [] and result.events == []
+    first, second = result.rejects
+    assert (first["source_topic"], first["source_partition"], first["source_offset"]) == \
+        ("saylau.refused", 0, kept.key)
+    assert (first["reason"], first["detail"], first["raw"]) == \
+        ("invalid_event", "incident.severity: too high", '{"kind": 1}')
+    assert (second["reason"], second["source_offset"]) == ("invalid_refusal", 8)
+
+
+def test_the_same_refusal_read_again_keeps_its_key():
+    kept = refused_message("invalid_json", "the body is not valid JSON", b"{")
+    once = run([Message("saylau.refused", 0, 3, kept.to_json().encode())]).rejects
+    again = run([Message("saylau.refused", 0, 0, kept.to_json().encode())]).rejects
+    assert once[0]["source_offset"] == again[0]["source_offset"] == kept.key
 
 
 def test_row_carries_region_code_from_the_registry():

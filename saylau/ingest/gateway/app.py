@@ -30,8 +30,16 @@ from saylau.core.settings import Settings
 from saylau.core.validation import DayWindow, station_index
 from saylau.geo.registry import load_registry
 from saylau.ingest.gateway import schemas
-from saylau.ingest.gateway.intake import Refusal, Rules, check, parse_item, record_for
-from saylau.ingest.gateway.journal import GroupCommitter, Journal
+from saylau.ingest.gateway.intake import (
+    FORBIDDEN_REASONS,
+    Refusal,
+    Rules,
+    check,
+    parse_item,
+    record_for,
+    refused_record,
+)
+from saylau.ingest.gateway.journal import GroupCommitter, Journal, Record
 from saylau.ingest.gateway.limits import BodyLimit, BodyTooLarge
 from saylau.ingest.gateway.metrics import GatewayMetrics
 from saylau.ingest.gateway.placement import Placements, placements_path
@@ -72,24 +80,39 @@ class Gateway:
 
     async def accept(self, items: list[Any], identity: Identity) -> tuple[list[dict[str, Any]],
                                                                          list[dict[str, Any]]]:
-        """Check every item; journal the good ones (one fsync); say what happened to each."""
+        """Check every item; journal the good ones and the malformed ones kept for
+        ``rejected`` (one fsync); say what happened to each."""
         received_at = self.clock()
         good: list[tuple[int, Event]] = []
         refused: list[dict[str, Any]] = []
+        kept: list[Record] = []
         for index, item in enumerate(items):
             outcome = parse_item(item)
+            if not isinstance(outcome, Refusal):
+                outcome = self.vet(outcome, identity) or outcome
             if isinstance(outcome, Refusal):
                 refused.append(outcome.as_dict(index))
-                continue
-            problem = self.vet(outcome, identity)
-            if problem is not None:
-                refused.append(problem.as_dict(index))
-                continue
-            good.append((index, outcome))
+                kept += self.kept_refusal(outcome, item, received_at)
+            else:
+                good.append((index, outcome))
         for item in refused:
             self.metrics.refused.labels(item["reason"]).inc()
-        accepted = await self.journal_events(good, received_at)
+        accepted = await self.journal_events(good, received_at, kept)
         return accepted, refused
+
+    def kept_refusal(self, refusal: Refusal, item: Any, received_at: dt.datetime
+                     ) -> list[Record]:
+        """The journal record that takes a malformed message to ``rejected``; none for a
+        refusal of who sent it (a token's rights are not a message's fault)."""
+        if refusal.reason in FORBIDDEN_REASONS:
+            return []
+        return [refused_record(refusal, item, received_at, self.rules.topic_prefix)]
+
+    async def keep_malformed(self, refusal: Refusal, body: bytes) -> None:
+        """Journal a whole request's body that could not be read as reports at all."""
+        assert self.committer is not None, "the gateway is not started"
+        self.metrics.refused.labels(refusal.reason).inc()
+        await self.committer.append(self.kept_refusal(refusal, body, self.clock()))
 
     def vet(self, event: Event, identity: Identity) -> Refusal | None:
         """Check one event; if it passes, the placement it makes (assignment, first check-in)
@@ -99,16 +122,16 @@ class Gateway:
             self.placements.record(event)
         return problem
 
-    async def journal_events(self, good: list[tuple[int, Event]], received_at: dt.datetime
-                             ) -> list[dict[str, Any]]:
-        if not good:
+    async def journal_events(self, good: list[tuple[int, Event]], received_at: dt.datetime,
+                             kept: list[Record] | None = None) -> list[dict[str, Any]]:
+        if not good and not kept:
             return []
         assert self.committer is not None, "the gateway is not started"
         prefix = self.rules.topic_prefix
         entries = await self.committer.append(
-            [record_for(event, received_at, prefix) for _, event in good])
+            [record_for(event, received_at, prefix) for _, event in good] + (kept or []))
         accepted = []
-        for (index, event), entry in zip(good, entries, strict=True):
+        for (index, event), entry in zip(good, entries[:len(good)], strict=True):
             self.metrics.accepted.labels(event.kind).inc()
             accepted.append({"index": index, "event_id": str(event.event_id),
                              "offset": entry.offset, "received_at": received_at.isoformat()})

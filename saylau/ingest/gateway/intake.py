@@ -17,12 +17,14 @@ from pydantic import ValidationError
 
 from saylau.core.contract import (
     CITIZEN_KINDS,
+    REFUSED_TOPIC,
     TABULATION_KINDS,
     Event,
     event_to_json,
     parse_event,
     topic_for,
 )
+from saylau.core.refused import refused_message
 from saylau.core.rules import Ballot
 from saylau.core.validation import (
     SENDER_KEYED_FIELDS,
@@ -196,4 +198,14 @@ def _rule_field(reason: str) -> str:
 
 def record_for(event: Event, received_at: dt.datetime, prefix: str) -> Record:
     return Record(topic_for(event.kind, prefix), event.station_id, event_to_json(event),
+                  received_at.isoformat())
+
+
+def refused_record(refusal: Refusal, item: Any, received_at: dt.datetime, prefix: str
+                   ) -> Record:
+    """A malformed message on its way to ``rejected`` (saylau/core/refused.py): the body or
+    batch item (decoded JSON, so written again as JSON) with the refusal's reason and detail."""
+    raw = item if isinstance(item, bytes) else json.dumps(item, ensure_ascii=False)
+    envelope = refused_message(refusal.reason, refusal.detail, raw)
+    return Record(f"{prefix}.{REFUSED_TOPIC}", "gateway", envelope.to_json(),
                   received_at.isoformat())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from saylau.ingest.gateway import bulk, sms
 from saylau.ingest.gateway.app import Gateway, error_response, load_json, metrics_response
-from saylau.ingest.gateway.intake import FORBIDDEN_REASONS
+from saylau.ingest.gateway.intake import FORBIDDEN_REASONS, Refusal
 from saylau.ingest.gateway.schemas import (
     BulkResponse,
     ErrorResponse,
@@ -78,7 +79,7 @@ def add_routes(app: FastAPI, gateway: Gateway) -> None:
         try:
             document = load_json(body) if batch else _check_json(body)
         except ValueError as error:
-            return error_response(400, "invalid_json", str(error))
+            return await refuse_body(credentials, body, 400, "invalid_json", str(error))
         items = _batch_items(document, gateway.settings.gateway_max_batch) if batch else \
             [body]
         if isinstance(items, Response):
@@ -94,6 +95,16 @@ def add_routes(app: FastAPI, gateway: Gateway) -> None:
         gateway.metrics.requests.labels("batch" if batch else "event").observe(
             time.perf_counter() - started)
         return _ingest_answer(accepted, refused, batch)
+
+    async def refuse_body(credentials: HTTPAuthorizationCredentials | None, body: bytes,
+                          status: int, reason: str, detail: str) -> Response:
+        """Refuse an unreadable body; if a known sender sent it, keep it for ``rejected``
+        (an anonymous one is not kept, so strangers cannot fill the warehouse)."""
+        who = await identify(credentials)
+        if not isinstance(who, Response):
+            with contextlib.suppress(OSError):  # the answer is a refusal either way
+                await gateway.keep_malformed(Refusal(reason, detail), body)
+        return error_response(status, reason, detail)
 
     @app.post("/v1/events", status_code=202, openapi_extra=_json_body("Event"),
               responses={202: {"model": IngestResponse, "description": "journaled"},

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from saylau.ingest.gateway.openapi import OPENAPI_PATH, render
 from tests.ingest.gateway.conftest import bearer
-from tests.ingest.gateway.kafka_read import event_ids_in_kafka
+from tests.ingest.gateway.kafka_read import event_ids_in_kafka, refused_in_kafka
 from tests.integration.events import at, event
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
@@ -63,6 +63,28 @@ def test_a_batch_says_which_events_were_accepted_and_why_others_were_refused(
     assert refused[2]["errors"][0]["field"] == "station_id"
     assert refused[3]["reason"] == "outside_election_day"
     assert refused[4]["reason"] == "invalid_event"
+
+
+def test_a_known_senders_malformed_messages_are_kept_for_rejected_with_their_reason(
+        gateway_client, issue, registry_frame, broker, topic_prefix):
+    client = gateway_client()
+    sid, token = station(registry_frame), bearer(issue("obs-1"))
+    unreadable = b'{"kind": "checkin", "station_id": '
+    bad_field = event("incident", sid, at(9), "obs-1", category="other", severity=7)
+    not_mine = event("checkin", sid, at(9), "obs-2")  # a token's rights: refused, not kept
+    assert client.post("/v1/events", content=unreadable, headers=token).status_code == 400
+    assert client.post("/v1/events", content=unreadable).status_code == 400  # anonymous
+    answer = client.post("/v1/events:batch", json={"events": [bad_field, not_mine, "text"]},
+                         headers=token)
+    assert answer.status_code == 422, answer.text
+    wait_delivered(client)
+    kept = refused_in_kafka(broker.bootstrap, topic_prefix)
+    assert [(item["reason"], item["raw"]) for item in kept] == [
+        ("invalid_json", unreadable.decode()),
+        ("invalid_event", json.dumps(bad_field, ensure_ascii=False)),
+        ("invalid_event", '"text"')]
+    assert len({item["key"] for item in kept}) == 3
+    assert event_ids_in_kafka(broker.bootstrap, topic_prefix, timeout_ms=500) == []
 
 
 def test_refusals_never_echo_the_values_sent(gateway_client, issue, registry_frame):
