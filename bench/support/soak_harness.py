@@ -52,7 +52,8 @@ PARTITIONS = 4
 WORKERS = 2
 PEPPER = "soak-pepper-0123456789abcdef"
 FAULT_KINDS = ("worker", "gateway", "broker", "clickhouse", "dashboard")
-SCREEN_PATHS = ("/", "/_dash-layout", "/region/KAZ011", "/incidents")
+SCREEN_KINDS = ("wall", "region", "incidents")
+SCREEN_REFRESH_S = 10.0  # each screen asks for its numbers about this often
 HQ_FIELDS = {"review": "reviewer_id", "assignment": "assigned_by"}
 FAILED, EXPORT_RETRY_S = "failed", 5.0
 
@@ -547,34 +548,37 @@ class Soak:
 
     # ------------------------------------------------------------------ screens
     def run_screens(self) -> None:
-        with ThreadPoolExecutor(max_workers=min(self.screens, 8)) as pool:
-            list(pool.map(self._screen, range(self.screens)))
+        threads = [threading.Thread(target=self._screen, args=(number,), daemon=True)
+                   for number in range(self.screens)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
     def _screen(self, number: int) -> None:
+        """One open screen: logs in, opens its page, then asks for its numbers as the page's
+        own refresh callback does, every ``period`` seconds (a wall ticks every few)."""
         rng = random.Random(self.seed * 1000 + number)
-        path = SCREEN_PATHS[number % len(SCREEN_PATHS)]
-        if path.startswith("/region/"):
-            path = f"/region/{self.regions[number % len(self.regions)]}"
-        base = f"http://127.0.0.1:{self.dashboard_port}"
-        period = 10.0 * self.screens / 100
-        # 8 threads share the screens: each screen is one request per period.
-        client: httpx.Client | None = None
-        while not self.quiet.wait(rng.uniform(0.5, 1.5) * period / 8):
-            started = time.monotonic()
-            ok = False
+        kind = SCREEN_KINDS[number % len(SCREEN_KINDS)]
+        region = self.regions[number % len(self.regions)]
+        period = SCREEN_REFRESH_S
+        screen: Screen | None = None
+        tick = 0
+        while not self.quiet.wait(rng.uniform(0.5, 1.5) * period):
+            started, ok, tick = time.monotonic(), False, tick + 1
             try:
-                if client is None:
-                    client = httpx.Client(base_url=base, timeout=20)
-                    client.post("/auth/login", data={"username": "hq",
-                                                     "password": self.password})
-                answer = client.get(path)
-                ok = answer.status_code == 200
-                if not ok:
-                    client = None  # log in again (a restarted dashboard keeps the secret)
-            except httpx.HTTPError:
-                client = None
+                screen = screen or Screen.open(self.dashboard_port, self.password, kind,
+                                               region)
+                ok = screen.refresh(tick)
+            except (httpx.HTTPError, ValueError, KeyError):
+                ok = False
+            if not ok and screen is not None:
+                screen.close()
+                screen = None  # log in again (a restarted dashboard keeps the secret)
             with self.lock:
                 self.results.screen.append((started, (time.monotonic() - started) * 1000, ok))
+        if screen is not None:
+            screen.close()
 
     # ------------------------------------------------------------------ exports
     def run_exports(self) -> None:
@@ -786,6 +790,66 @@ class Soak:
     def _during_fault(self, at: float) -> bool:
         return any(f.started <= at <= (f.recovered or f.ended or f.started) + 0.0
                    for f in self.faults if f.started)
+
+
+# What a screen shows: its page, and an output of the callback that refreshes its numbers.
+SCREEN_PAGES = {"wall": ("/", "wall-headline.children"),
+                "region": ("/region/{region}", "region-counts.children"),
+                "incidents": ("/incidents", "incidents-count.children")}
+
+
+@dataclass
+class Screen:
+    """A logged-in browser's traffic without the browser: the page, then its refresh
+    callback (``/_dash-update-component``) as the Dash front end posts it."""
+
+    client: httpx.Client
+    output: str
+    spec: dict[str, Any]
+    region: str
+
+    @classmethod
+    def open(cls, port: int, password: str, kind: str, region: str) -> Screen:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20)
+        try:
+            client.post("/auth/login", data={"username": "hq", "password": password})
+            path, marker = SCREEN_PAGES[kind]
+            client.get(path.format(region=region)).raise_for_status()
+            callbacks = client.get("/_dash-dependencies").json()
+            spec = next(c for c in callbacks if marker in c["output"])
+        except BaseException:
+            client.close()
+            raise
+        return cls(client, spec["output"], spec, region)
+
+    def refresh(self, tick: int) -> bool:
+        answer = self.client.post("/_dash-update-component", json=self.request(tick))
+        return answer.status_code == 200 and '"response"' in answer.text
+
+    def request(self, tick: int) -> dict[str, Any]:
+        inputs = [self._slot(item, tick) for item in self.spec["inputs"]]
+        return {"output": self.output, "outputs": _outputs(self.output),
+                "inputs": inputs, "state": [self._slot(item, tick)
+                                            for item in self.spec["state"]],
+                "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
+
+    def _slot(self, item: dict[str, str], tick: int) -> dict[str, Any]:
+        value: Any = None  # a store's data, an as-of: live
+        if item["property"] == "n_intervals":
+            value = tick
+        elif item["id"] == "region-code":
+            value = self.region
+        elif item["property"] == "value" and item["id"] != "incidents-region":
+            value = []  # a filter with nothing chosen: every category, severity, status
+        return {"id": item["id"], "property": item["property"], "value": value}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _outputs(output: str) -> list[dict[str, str]]:
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [dict(zip(("id", "property"), part.rsplit(".", 1), strict=True)) for part in parts]
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from saylau.ingest.gateway.tokens import TokenStore, tokens_path
@@ -89,6 +90,30 @@ def server_warehouse(clickhouse_server) -> str:
     return f"clickhouse://default@127.0.0.1:{clickhouse_server.tcp_port}/t_{uuid.uuid4().hex[:10]}"
 
 
+MALFORMED = b'{"kind": "turnout", "ballots_issued": "many"}'
+
+
+def send_malformed(url: str, tmp_path: Path) -> None:
+    store = TokenStore(tokens_path(tmp_path), PEPPER)
+    token = store.issue("obs-0").token
+    store.close()
+    answer = httpx.post(f"{url}/v1/events", content=MALFORMED, timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 422, answer.text
+
+
+def kept_refusals(env: dict[str, str]) -> list[tuple[str, str]]:
+    from saylau.warehouse.client import open_warehouse
+
+    warehouse = open_warehouse(env["SAYLAU_WAREHOUSE"])
+    try:
+        frame = warehouse.query_df("SELECT reason, raw FROM $db.rejected FINAL "
+                                   "WHERE source_topic LIKE '%.refused'")
+    finally:
+        warehouse.close()
+    return list(zip(frame["reason"], frame["raw"], strict=True))
+
+
 def assert_exactly_once_in_warehouse(env: dict[str, str], tmp_path: Path,
                                      acknowledged: set[str], sent: set[str]) -> None:
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
@@ -123,6 +148,7 @@ def test_broker_killed_while_observers_send_loses_no_acknowledged_event(
             clients = observers(gateway.url, tmp_path, stations)
             for client in clients:
                 client.start()
+            send_malformed(gateway.url, tmp_path)  # kept for rejected, re-sent with the rest
             time.sleep(1.0)
             delivered_before = gateway.health()["journal_delivered"]
             broker.stop()  # mid-stream: it has acknowledged messages it will now forget
@@ -141,6 +167,7 @@ def test_broker_killed_while_observers_send_loses_no_acknowledged_event(
         assert "re-sending" in gateway.tail(200)
         assert acknowledged <= in_kafka, f"{len(acknowledged - in_kafka)} not in Kafka"
         assert_exactly_once_in_warehouse(env, tmp_path, acknowledged, sent)
+        assert kept_refusals(env) == [("invalid_event", MALFORMED.decode())]  # once
     finally:
         broker.stop()
 
