@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ class TabulatedDay:
     registry: pd.DataFrame
     base: dt.datetime
     seed: int = 5
+    photo_for: Callable[[str], str] = photo_hash  # station -> the hash of its photo
     events: list[dict[str, Any]] = field(default_factory=list)
     released: set[str] = field(default_factory=set)  # photos whose latest release is 1
     withdrawn: set[str] = field(default_factory=set)  # released, then withdrawn
@@ -56,7 +58,7 @@ class TabulatedDay:
                 self.unverified.append(station)
                 continue
             copy = dict(official) if number % 2 == 0 else _moved(rng, official)
-            photo = photo_hash(station)
+            photo = self.photo_for(station)
             self.verified(station, copy, photo, minutes=10)
             if number % 3 == 0:
                 self.release(station, photo, True, minutes=40)
@@ -101,8 +103,20 @@ class TabulatedDay:
         self.events.append(event)
         return event
 
+    def stations(self) -> list[str]:
+        """Every station with official figures."""
+        return sorted({e["station_id"] for e in self.events if e.get("source") == "official"})
+
+    def photo_of(self, station: str) -> str:
+        return next((e["digitised"]["photo_sha256"] for e in self.events
+                     if e["station_id"] == station and e.get("digitised")), "")
+
+    @staticmethod
+    def encode(event: dict[str, Any]) -> bytes:
+        return json.dumps(event).encode("utf-8")
+
     def values(self) -> list[bytes]:
-        return [json.dumps(event).encode("utf-8") for event in self.events]
+        return [self.encode(event) for event in self.events]
 
     def observer_ids(self) -> set[str]:
         """Every actor of the day: observers, volunteers and the headquarters user."""
