@@ -69,13 +69,18 @@ def test_no_roster_name_phone_or_observer_id_is_in_any_byte_of_the_bundle(
     bundles = [p for p in (tmp_path / "exports").iterdir() if not p.is_symlink()]
     files = [path for bundle in bundles for path in bundle.iterdir()]
     analysis = [path for path in files if path.name.startswith("analysis-")]
+    comparison = [path for path in files if path.name.startswith("comparison-")]
+    assert sorted(path.name for path in comparison) == ["comparison-regions.csv",
+                                                       "comparison-stations.csv"]
     # The report and maps in Kazakh and Russian beside the English ones (SAYLAU_EXPORT_LANGUAGES
     # is all three by default): searched like every other file.
     translated = [path for path in files if path.suffixes[:1] in ([".kk"], [".ru"])]
     assert {path.name.split(".")[0] for path in translated} >= {"report", "turnout"}
     assert len(translated) % 2 == 0 and translated
-    # Ten files in each bundle, plus the analysis tables in the one after the close.
-    assert len(bundles) == 2 and len(files) == 20 + len(analysis) + len(translated)
+    # Ten files in each bundle, plus the analysis tables and the comparison in the one
+    # after the close.
+    assert len(bundles) == 2 and len(files) == 20 + len(analysis) + len(comparison) \
+        + len(translated)
     assert len(analysis) >= 5
     assert any(path.name == "analysis-discrepancies.csv" for path in analysis)
     for path in files:
