@@ -118,7 +118,7 @@ def compared_stations(wh: Warehouse, options: Sequence[str],
     if frame.empty:
         frame = pd.DataFrame(columns=[*TEXT_COLUMNS, "verified",
                                       *[f"figures_{n}" for n in range(len(options))]])
-    table = frame[list(TEXT_COLUMNS)].astype(object)
+    table = frame[list(TEXT_COLUMNS)].copy()  # pandas' Arrow strings: compact at 1M rows
     table["verified"] = frame["verified"].to_numpy(dtype=np.int64)
     for n, code in enumerate(options):
         packed = frame[f"figures_{n}"].to_numpy(dtype=np.uint64)

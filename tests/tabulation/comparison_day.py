@@ -24,7 +24,7 @@ from saylau.core.election import AGAINST_ALL, Election
 
 OPTIONS = (*Election().options, )  # the default ballot, "against_all" included
 VOLUNTEERS = ("volunteer-anna", "volunteer-bolat")
-HEADQUARTERS_USER = "hq"
+HEADQUARTERS_USER = "hq-lead-aigul"  # sends the day's releases
 
 
 def photo_hash(station_id: str, n: int = 0) -> str:
