@@ -132,7 +132,7 @@ def _region_options(tables: ComparisonTables) -> list[dict[str, str]]:
 
 # --- The station table, one page at a time -------------------------------------------------
 
-def _station_table(tables: ComparisonTables) -> dash_table.DataTable:
+def _station_table(tables: ComparisonTables) -> Any:  # a generated component class
     options = current_settings().election().option_names(current_language())
     station = t("Station")
     columns = [{"id": "station_id", "name": [station, t("number")]},
@@ -146,7 +146,7 @@ def _station_table(tables: ComparisonTables) -> dash_table.DataTable:
                  "type": "numeric"},
                 {"id": "photo", "name": [t("Protocol photo"), t("SHA-256")],
                  "presentation": "markdown"}]
-    return dash_table.DataTable(
+    return dash_table.DataTable(  # type: ignore[attr-defined]  # generated component
         id=f"{PAGE}-stations", columns=columns, data=[], page_action="custom",
         page_current=0, page_size=PAGE_SIZE, page_count=1, merge_duplicate_headers=True,
         cell_selectable=_is_headquarters(), markdown_options={"link_target": "_blank"},
