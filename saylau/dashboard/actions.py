@@ -1,4 +1,5 @@
-"""What dashboard users do to the world: assignments and reviews, sent to Kafka as events.
+"""What dashboard users do to the world: assignments, reviews, case updates and photo
+releases, sent to Kafka as events.
 
 The dashboard never writes the warehouse: it sends a contract event, as an observer's phone
 would, and the worker stores it like any other. A send counts as done only once the broker
@@ -17,6 +18,7 @@ from saylau.core.contract import (
     Assignment,
     CaseUpdate,
     Event,
+    PhotoRelease,
     Review,
     event_to_json,
     topic_for,
@@ -95,3 +97,13 @@ def case_update_event(case_id: str, actor_id: str, *, verdict: str | None = None
                       status=status,  # type: ignore[arg-type]
                       duplicate_of=uuid.UUID(duplicate_of) if duplicate_of else None,
                       note=note)
+
+
+def photo_release_event(photo_sha256: str, station_id: str, released: bool, actor_id: str,
+                        occurred_at: dt.datetime | None = None) -> PhotoRelease:
+    """Headquarters release (`released`) or withdraw a station's protocol photo for
+    publication by its hash (docs/comparison.md); the latest such event counts."""
+    return PhotoRelease(schema="saylau.event/1", kind="photo_release", event_id=uuid.uuid4(),
+                        station_id=station_id, observer_id=actor_id,
+                        occurred_at=occurred_at or _now(), photo_sha256=photo_sha256,
+                        released=released)

@@ -93,6 +93,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "tabulation_photo": frozenset({TABULATOR}),
     # the public station-by-station comparison of official results with verified copies
     "comparison": frozenset({MEDIA}),
+    # protocol photos headquarters released, by hash (saylau/dashboard/photo_routes.py)
+    "photos": frozenset({MEDIA}),
 }
 # Region codes and station ids are words of these characters (see saylau/core/contract.py).
 WORD = re.compile(r"[A-Za-z0-9_-]+")

@@ -15,6 +15,7 @@ from saylau.analysis.report import analysis_tables, table_csv
 from saylau.analysis.suspicion import DEFAULT_THRESHOLD
 from saylau.core.election import Election
 from saylau.core.i18n import DEFAULT_LANGUAGE, gettext
+from saylau.exports.comparison import comparison_tables, write_comparison_files
 from saylau.exports.exitpoll import EMBARGOED, exitpoll_block
 from saylau.exports.files import (
     regions_geojson,
@@ -129,6 +130,11 @@ class Exporter:
         if exit_poll["status"] != EMBARGOED and snapshot.as_of >= self.election.closes_at:
             extra_tables_after_close(self.warehouse, snapshot, self.election, folder,
                                      self.forensics_threshold)
+        if snapshot.as_of >= self.election.closes_at:
+            # Results are compared once counting began: the official figures beside the
+            # observers' verified copies, released photos by hash (docs/comparison.md).
+            write_comparison_files(folder, comparison_tables(self.warehouse, self.election,
+                                                             as_of=snapshot.as_of))
         return sorted(path.name for path in folder.iterdir())
 
     @property

@@ -5,6 +5,7 @@ observer and an incident's description quotes a name and a phone."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -69,13 +70,18 @@ def test_no_roster_name_phone_or_observer_id_is_in_any_byte_of_the_bundle(
     bundles = [p for p in (tmp_path / "exports").iterdir() if not p.is_symlink()]
     files = [path for bundle in bundles for path in bundle.iterdir()]
     analysis = [path for path in files if path.name.startswith("analysis-")]
+    comparison = [path for path in files if path.name.startswith("comparison-")]
+    assert sorted(path.name for path in comparison) == ["comparison-regions.csv",
+                                                       "comparison-stations.csv"]
     # The report and maps in Kazakh and Russian beside the English ones (SAYLAU_EXPORT_LANGUAGES
     # is all three by default): searched like every other file.
     translated = [path for path in files if path.suffixes[:1] in ([".kk"], [".ru"])]
     assert {path.name.split(".")[0] for path in translated} >= {"report", "turnout"}
     assert len(translated) % 2 == 0 and translated
-    # Ten files in each bundle, plus the analysis tables in the one after the close.
-    assert len(bundles) == 2 and len(files) == 20 + len(analysis) + len(translated)
+    # Ten files in each bundle, plus the analysis tables and the comparison in the one
+    # after the close.
+    assert len(bundles) == 2 and len(files) == 20 + len(analysis) + len(comparison) \
+        + len(translated)
     assert len(analysis) >= 5
     assert any(path.name == "analysis-discrepancies.csv" for path in analysis)
     for path in files:
@@ -85,3 +91,33 @@ def test_no_roster_name_phone_or_observer_id_is_in_any_byte_of_the_bundle(
     # The search does find what is there: station ids are public and in every bundle.
     assert all(station.encode() in (bundle / "stations.csv").read_bytes() for bundle in bundles)
     assert str(ELECTION.date) in (bundles[0] / "summary.json").read_text(encoding="utf-8")
+
+
+def test_no_volunteer_entry_or_unreleased_photo_is_in_any_byte_of_the_bundle(
+        stored: tuple[Warehouse, StoredDay], warehouse_url: str, registry: pd.DataFrame,
+        tmp_path: Path) -> None:
+    """Double entry names its volunteers (``entered_by``) and entries; headquarters' user
+    sends the releases; a photo is published only once released. After the close the
+    bundle compares every station (comparison-*.csv): none of those reaches any file."""
+    from tests.tabulation.comparison_day import VOLUNTEERS, TabulatedDay
+
+    warehouse, _day = stored
+    tabulated = TabulatedDay(registry, ELECTION.local(dt.time(20, 30)))
+    store_events(warehouse, registry, tabulated.values(), alerts=False)
+    entries = warehouse.query_df("SELECT entry_ids, entered_by FROM $db.tabulation "
+                                 "WHERE fact = 'agreed'")
+    assert set(VOLUNTEERS) <= {name for names in entries["entered_by"] for name in names}
+    unreleased = {tabulated.photo_of(s) for s in tabulated.stations()} - tabulated.released
+    assert unreleased - {""}
+    common = ["--data-dir", str(tmp_path), "--registry", str(tmp_path / "stations.csv"),
+              "--warehouse", warehouse_url]
+    assert main(["export", "--as-of", "23:00", *common]) == 0
+    bundle = next(p for p in (tmp_path / "exports").iterdir() if not p.is_symlink())
+    needles = [*tabulated.observer_ids(), *VOLUNTEERS, *(unreleased - {""}),
+               *[entry for ids in entries["entry_ids"] for entry in ids]]
+    for path in bundle.iterdir():
+        content = path.read_bytes()
+        for needle in needles:
+            assert needle.encode() not in content, f"{needle!r} in {path.name}"
+    compared = (bundle / "comparison-stations.csv").read_text(encoding="utf-8")
+    assert all(photo in compared for photo in tabulated.released)  # what is public is there

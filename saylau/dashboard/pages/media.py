@@ -36,6 +36,10 @@ def layout(**_query: str) -> html.Div:
     return html.Div(className="media", style=PAGE_STYLE, children=[
         html.H1(t("Saylau — media exports")),
         html.P(t(ABOUT), className="media-about"),
+        # the station-by-station comparison is the media's too (docs/comparison.md)
+        html.P(dcc.Link(t("Official results beside the observers' verified copies, station "
+                          "by station"), href="/comparison", id=f"{PAGE}-comparison",
+                        style=LINK_STYLE)),
         html.Div(bundle_list(), id=f"{PAGE}-bundles"),
         dcc.Interval(id=f"{PAGE}-tick", interval=REFRESH_MS, n_intervals=0),
     ])
