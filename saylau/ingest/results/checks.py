@@ -3,7 +3,8 @@
 Errors keep a row out of the import (``--keep-valid`` imports the others):
 
 - a count cell that is empty, not a whole number, or above 10,000,000 (``numbers.py``);
-- counts without a station; a station code that is not one; a station not in the registry;
+- counts without a station; a station of the registry listed without any count; a station
+  code that is not one; a station not in the registry;
 - a station that appears twice (both rows: which one is right is not ours to guess);
 - ``ballots_cast != sum(votes) + invalid``: the protocol's own arithmetic (the worker would
   reject it as ``protocol_arithmetic``).
@@ -35,6 +36,7 @@ from saylau.ingest.results.mapping import STATION, Target
 from saylau.ingest.results.numbers import EMPTY, NOT_A_NUMBER, OK, TOO_LARGE
 from saylau.ingest.results.problems import WARNING, Problem
 from saylau.ingest.results.table import (
+    BLANK_ROW,
     NO_STATION_ROW,
     STATION_ROW,
     TOTAL_ROW,
@@ -52,6 +54,7 @@ CELL_REASONS = {
     TOO_LARGE: N_("is above 10,000,000"),
 }
 NO_STATION = N_("counts without a station")
+NO_FIGURES = N_("the station {station} is listed without figures")
 NOT_A_CODE = N_("is not a station code (letters, digits, - and _)")
 UNKNOWN_STATION = N_("the station {station} is not in the station registry")
 DUPLICATE = N_("the station {station} appears more than once (first at sheet "
@@ -82,6 +85,7 @@ def check_publication(publication: Publication, registry: pd.DataFrame) -> Check
     stations = (rows["kind"] == STATION_ROW).to_numpy()
     checker.cells(stations | (rows["kind"] == TOTAL_ROW).to_numpy())
     checker.rows_without_station((rows["kind"] == NO_STATION_ROW).to_numpy())
+    checker.stations_without_figures((rows["kind"] == BLANK_ROW).to_numpy(), registry)
     checker.station_codes(stations, registry)
     checker.duplicates(stations)
     checker.arithmetic(stations)
@@ -132,6 +136,14 @@ class _Checker:
 
     def rows_without_station(self, where: npt.NDArray[np.bool_]) -> None:
         self._add(where, Target("column", STATION), NO_STATION)
+
+    def stations_without_figures(self, blank: npt.NDArray[np.bool_],
+                                 registry: pd.DataFrame) -> None:
+        """A row of no counts is passed over, unless it names a station of the registry:
+        then the publication lists it and gives no figures."""
+        listed = blank & self.rows["station_id"].isin(registry["station_id"]).to_numpy()
+        self._add(listed, Target("column", STATION), NO_FIGURES,
+                  [{"station": code} for code in self.rows["station_id"].to_numpy()[listed]])
 
     def station_codes(self, stations: npt.NDArray[np.bool_], registry: pd.DataFrame) -> None:
         codes = self.rows["station_id"]

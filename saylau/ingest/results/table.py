@@ -1,8 +1,8 @@
 """A publication as one table: a row per data row of every sheet, its kind and its counts.
 
 Kinds: ``station`` (the station cell has text), ``total`` (no station, and a text cell
-opens with a total word such as "Итого" or "Барлығы"), ``blank`` (no station and no count:
-a title, a region's heading, a footnote, an empty row; passed over) and ``no_station``
+opens with a total word such as "Итого" or "Барлығы"), ``blank`` (no count at all: a title,
+a region's heading, a footnote, an empty row; passed over) and ``no_station``
 (counts without a station: a problem). ``block`` numbers the stretches between total rows
 of a sheet: a total row closes the block of station rows above it (see checks.py).
 """
@@ -81,8 +81,11 @@ def sheet_rows(cells: pd.DataFrame, sheet: str, layout: SheetLayout, mapping: Re
     total = np.zeros(len(data), dtype=bool)
     total[no_station] = _opens_with_total(data.loc[no_station, text_columns],
                                           mapping.total_words())
-    kind = np.where(~no_station, STATION_ROW,
-                    np.where(total, TOTAL_ROW, np.where(all_empty, BLANK_ROW, NO_STATION_ROW)))
+    # A text in the station column over empty counts is a heading or a footnote, not a
+    # station (checks.py still reports a known station listed without figures).
+    kind = np.where(total, TOTAL_ROW, np.where(all_empty, BLANK_ROW,
+                                               np.where(no_station, NO_STATION_ROW,
+                                                        STATION_ROW)))
     frame["kind"] = kind
     frame["block"] = np.cumsum(total) - total
     return frame
