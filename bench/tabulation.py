@@ -97,10 +97,11 @@ def with_district_totals(figures: pd.DataFrame) -> pd.DataFrame:
 
 
 def grouped(values: pd.Series) -> pd.Series:
-    """Counts as the commission prints them: ``1 234`` with a no-break space above 999."""
+    """Counts as the commission prints them: ``1 234``, ``12 345 678`` with no-break spaces."""
     text = values.astype(str)
-    long = text.str.len() > 3
-    return text.where(~long, text.str[:-3] + NBSP + text.str[-3:])
+    thousands = text.where(text.str.len() <= 3, text.str[:-3] + NBSP + text.str[-3:])
+    return thousands.where(text.str.len() <= 6, text.str[:-6] + NBSP + text.str[-6:-3] +
+                           NBSP + text.str[-3:])
 
 
 def write_publication(path: Path, figures: pd.DataFrame) -> int:
