@@ -355,3 +355,14 @@ def test_every_event_is_valid_against_the_contract(
                for v in values)
     assert np.array_equal(sorted(v.station_id for v in values),
                           sorted(figures["station_id"]))
+
+
+def test_event_ids_are_rfc_4122_uuid5_of_the_publication_and_the_station() -> None:
+    import uuid
+
+    from saylau.ingest.results.events import RESULTS_NAMESPACE, event_ids
+
+    stations = ["KAZ011-0457", "A-1", "KAZ001-0001"]
+    assert event_ids("pub-0123456789abcdef", stations) == [
+        str(uuid.uuid5(RESULTS_NAMESPACE, f"pub-0123456789abcdef\x1f{station}"))
+        for station in stations]

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from saylau.core.i18n import N_
 from saylau.ingest.results.mapping import STATION, Target
@@ -81,15 +83,15 @@ class CheckResult:
 def check_publication(publication: Publication, registry: pd.DataFrame) -> CheckResult:
     """Every problem of the publication, and which station rows are valid."""
     rows = publication.rows
-    checker = _Checker(publication)
+    checker = _Checker(publication, registry)
     stations = (rows["kind"] == STATION_ROW).to_numpy()
     checker.cells(stations | (rows["kind"] == TOTAL_ROW).to_numpy())
     checker.rows_without_station((rows["kind"] == NO_STATION_ROW).to_numpy())
-    checker.stations_without_figures((rows["kind"] == BLANK_ROW).to_numpy(), registry)
-    checker.station_codes(stations, registry)
+    checker.stations_without_figures((rows["kind"] == BLANK_ROW).to_numpy())
+    checker.station_codes(stations)
     checker.duplicates(stations)
     checker.arithmetic(stations)
-    checker.warnings(stations, registry)
+    checker.warnings(stations)
     checker.totals()
     return CheckResult(checker.sorted_problems(), stations & ~checker.bad)
 
@@ -97,12 +99,21 @@ def check_publication(publication: Publication, registry: pd.DataFrame) -> Check
 class _Checker:
     """Collects problems; ``bad`` marks the rows with an error."""
 
-    def __init__(self, publication: Publication) -> None:
+    def __init__(self, publication: Publication, registry: pd.DataFrame) -> None:
         self.publication = publication
         self.rows = publication.rows
         self.targets = number_targets(publication.options)
         self.sheet = self.rows["sheet"].to_numpy()
         self.row = self.rows["row"].to_numpy()
+        self.codes = self.rows["station_id"].to_numpy()
+        # Arrow's hash lookup: pandas' isin on Arrow strings goes through Python lists
+        self.in_registry = pc.fill_null(pc.is_in(
+            pa.array(self.codes, pa.string()),
+            value_set=pa.array(registry["station_id"].astype(str), pa.string())),
+            False).to_numpy(zero_copy_only=False)
+        self.registry = registry
+        self.values = {t: self.rows[key(t)].to_numpy() for t in self.targets}
+        self.status = {t: self.rows[status_key(t)].to_numpy() for t in self.targets}
         self.bad = np.zeros(len(self.rows), dtype=bool)
         self.problems: list[Problem] = []
 
@@ -120,38 +131,38 @@ class _Checker:
                                          values, WARNING if warning else "error"))
 
     def _values(self, target: Target) -> npt.NDArray[np.int64]:
-        return self.rows[key(target)].to_numpy()
+        return self.values[target]
 
     def _ok(self, targets: Iterable[Target]) -> npt.NDArray[np.bool_]:
         ok = np.ones(len(self.rows), dtype=bool)
         for target in targets:
-            ok &= self.rows[status_key(target)].to_numpy() == OK
+            ok &= self.status[target] == OK
         return ok
 
     def cells(self, where: npt.NDArray[np.bool_]) -> None:
         for target in self.targets:
-            status = self.rows[status_key(target)].to_numpy()
+            status = self.status[target]
             for code, reason in CELL_REASONS.items():
                 self._add(where & (status == code), target, reason)
 
     def rows_without_station(self, where: npt.NDArray[np.bool_]) -> None:
         self._add(where, Target("column", STATION), NO_STATION)
 
-    def stations_without_figures(self, blank: npt.NDArray[np.bool_],
-                                 registry: pd.DataFrame) -> None:
+    def stations_without_figures(self, blank: npt.NDArray[np.bool_]) -> None:
         """A row of no counts is passed over, unless it names a station of the registry:
         then the publication lists it and gives no figures."""
-        listed = blank & self.rows["station_id"].isin(registry["station_id"]).to_numpy()
+        listed = blank & self.in_registry
         self._add(listed, Target("column", STATION), NO_FIGURES,
-                  [{"station": code} for code in self.rows["station_id"].to_numpy()[listed]])
+                  [{"station": code} for code in self.codes[listed]])
 
-    def station_codes(self, stations: npt.NDArray[np.bool_], registry: pd.DataFrame) -> None:
-        codes = self.rows["station_id"]
-        well_formed = codes.str.fullmatch(STATION_CODE.pattern).fillna(False).to_numpy()
+    def station_codes(self, stations: npt.NDArray[np.bool_]) -> None:
+        well_formed = pc.fill_null(pc.match_substring_regex(
+            pa.array(self.codes, pa.string()), STATION_CODE.pattern), False).to_numpy(
+            zero_copy_only=False)
         self._add(stations & ~well_formed, Target("column", STATION), NOT_A_CODE)
-        unknown = stations & well_formed & ~codes.isin(registry["station_id"]).to_numpy()
+        unknown = stations & well_formed & ~self.in_registry
         self._add(unknown, Target("column", STATION), UNKNOWN_STATION,
-                  [{"station": code} for code in codes.to_numpy()[unknown]])
+                  [{"station": code} for code in self.codes[unknown]])
 
     def duplicates(self, stations: npt.NDArray[np.bool_]) -> None:
         codes = self.rows["station_id"].where(stations)
@@ -174,7 +185,7 @@ class _Checker:
                   [{"cast": int(c), "expected": int(e)}
                    for c, e in zip(self._values(cast)[wrong], expected[wrong], strict=True)])
 
-    def warnings(self, stations: npt.NDArray[np.bool_], registry: pd.DataFrame) -> None:
+    def warnings(self, stations: npt.NDArray[np.bool_]) -> None:
         figure = {name: Target("column", name) for name in
                   ("registered", "ballots_received", "ballots_issued", "ballots_cast")}
         for above, below, reason, names in (
@@ -188,10 +199,8 @@ class _Checker:
             self._add(where, figure[above], reason,
                       [{names[0]: int(h), names[1]: int(low_)}
                        for h, low_ in zip(high[where], low[where], strict=True)], warning=True)
-        voters = self.rows["station_id"].map(
-            dict(zip(registry["station_id"], registry["registered_voters"], strict=True)))
-        known = voters.notna().to_numpy()
-        registry_voters = voters.fillna(0).to_numpy(dtype=np.int64)
+        known = self.in_registry
+        registry_voters = self._registry_voters()
         registered = self._values(figure["registered"])
         where = stations & known & self._ok([figure["registered"]]) & \
             (registered != registry_voters)
@@ -199,6 +208,14 @@ class _Checker:
                   [{"registered": int(r), "registry": int(v)}
                    for r, v in zip(registered[where], registry_voters[where], strict=True)],
                   warning=True)
+
+    def _registry_voters(self) -> npt.NDArray[np.int64]:
+        """Each row's station's registered voters in the registry (0 if not in it)."""
+        ids = pa.array(self.registry["station_id"].astype(str), pa.string())
+        where = pc.index_in(pa.array(self.codes, pa.string()), value_set=ids)
+        found = pc.fill_null(where, -1).to_numpy(zero_copy_only=False)
+        voters = self.registry["registered_voters"].to_numpy(dtype=np.int64)
+        return np.where(found >= 0, voters[np.maximum(found, 0)], 0)
 
     def totals(self) -> None:
         kinds = self.rows["kind"].to_numpy()
@@ -227,7 +244,7 @@ class _Checker:
 
     def _compare_total(self, index: int, members: npt.NDArray[np.int64], count: int) -> None:
         for target in self.targets:
-            status = self.rows[status_key(target)].to_numpy()
+            status = self.status[target]
             if status[index] != OK or (status[members] != OK).any():
                 continue  # an unreadable cell is reported as such; no sum to compare
             values = self._values(target)

@@ -22,6 +22,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +31,7 @@ from saylau.core.contract import SCHEMA_VERSION, Protocol, event_to_json
 from saylau.ingest.results.mapping import COUNT_FIELDS, Target
 from saylau.ingest.results.table import key
 
+_HEX = np.array([f"{byte:02x}" for byte in range(256)], dtype=object)
 RESULTS_NAMESPACE = uuid.UUID("0b7f3c52-9e1d-4c6a-a8f4-5d2e61c09b37")
 PUBLICATION_PREFIX = "pub-"
 
@@ -49,8 +51,23 @@ def publication_id(content: bytes) -> str:
 
 
 def event_ids(publication: str, stations: list[str]) -> list[str]:
-    return [str(uuid.uuid5(RESULTS_NAMESPACE, f"{publication}\x1f{station}"))
-            for station in stations]
+    """uuid5(RESULTS_NAMESPACE, publication + US + station) per station, as ``uuid.uuid5``
+    makes it (RFC 4122: SHA-1, version and variant bits), with the bits set and the text
+    formatted in numpy for all at once: ``uuid.uuid5`` costs 20 µs a call here."""
+    if not stations:
+        return []
+    prefix = RESULTS_NAMESPACE.bytes + f"{publication}\x1f".encode()
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(prefix + station.encode()).digest()[:16]  # noqa: S324 - RFC 4122
+                        for station in stations])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexes = _HEX[raw]  # (n, 16) two-character strings
+    groups = [hexes[:, a:b] for a, b in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 16))]
+    joined = [pc.binary_join_element_wise(*[pa.array(g[:, i]) for i in range(g.shape[1])], "")
+              for g in groups]
+    return pc.binary_join_element_wise(*joined, "-").to_pylist()
 
 
 def protocol_messages(rows: pd.DataFrame, options: list[str], identity: Identity
