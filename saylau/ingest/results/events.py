@@ -106,13 +106,14 @@ def _number_texts(rows: pd.DataFrame, target: Target) -> pa.Array:
 
 def _canonical_time(moment: dt.datetime) -> str:
     """The time as the contract writes it (pydantic's form: ``Z`` for UTC)."""
-    sample = Protocol.model_validate(_fields_of(None, [], Identity("", "x", moment), "A", {},
+    sample = Protocol.model_validate(_fields_of([], Identity("", "x", moment), "A", {},
                                                 uuid.UUID(int=0)))
     return json.loads(event_to_json(sample))["occurred_at"]
 
 
-def _fields_of(row: pd.Series | None, options: list[str], identity: Identity, station: str,
-               counts: dict[str, int], event_id: uuid.UUID) -> dict[str, object]:
+def _fields_of(options: list[str], identity: Identity, station: str, counts: dict[str, int],
+               event_id: uuid.UUID) -> dict[str, object]:
+    """The event's fields as the contract's model takes them."""
     return {"event_id": event_id, "station_id": station, "observer_id": identity.actor,
             "occurred_at": identity.occurred_at, "kind": "protocol", "source": "official",
             "publication": identity.publication,
@@ -124,7 +125,7 @@ def _check_against_contract(row: pd.Series, options: list[str], identity: Identi
                             event_id: str, text: bytes) -> None:
     counts = {key(t): int(row[key(t)]) for t in
               [Target("column", n) for n in COUNT_FIELDS] + [Target("vote", o) for o in options]}
-    event = Protocol.model_validate(_fields_of(row, options, identity, str(row["station_id"]),
+    event = Protocol.model_validate(_fields_of(options, identity, str(row["station_id"]),
                                                counts, uuid.UUID(event_id)))
     if event_to_json(event).encode() != text:
         raise RuntimeError("the results import's event template no longer matches the event "
