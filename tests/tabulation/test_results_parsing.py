@@ -93,7 +93,8 @@ def test_counts_are_read_with_any_thousands_separator(text: str, value: int) -> 
     ("12.5", NOT_A_NUMBER), ("10000001", TOO_LARGE), ("99 999 999 999", TOO_LARGE)])
 def test_what_is_not_a_count_is_said_so(text: str, status: int) -> None:
     counts = parse_counts(pd.Series(["7", text]))
-    assert counts.status.tolist() == [OK, status] and counts.values[1] == 0
+    assert counts.status.tolist() == [OK, status]
+    assert counts.values[1] == 0 or status == TOO_LARGE  # a large total keeps its value
 
 
 def test_a_semicolon_file_with_comma_grouped_numbers_is_split_on_semicolons() -> None:
@@ -366,3 +367,16 @@ def test_event_ids_are_rfc_4122_uuid5_of_the_publication_and_the_station() -> No
     assert event_ids("pub-0123456789abcdef", stations) == [
         str(uuid.uuid5(RESULTS_NAMESPACE, f"pub-0123456789abcdef\x1f{station}"))
         for station in stations]
+
+
+def test_a_total_may_be_above_a_station_s_bound(
+        tmp_path: Path, registry: pd.DataFrame, figures: pd.DataFrame) -> None:
+    biggest = figures["district"].value_counts().index[0]
+    large = figures[figures["district"] == biggest].head(2).copy()
+    large["registered"] = 6_000_000  # each within a station's bound, the total above it
+    large["ballots_received"] = 6_000_020
+    result = plan(write_csv(tmp_path / "results.csv", large), registry)
+    assert result.errors == [] and len(result.messages) == 2
+    large.loc[large.index[0], "registered"] = 10_000_001
+    (problem,) = plan(write_csv(tmp_path / "results.csv", large), registry).errors
+    assert (problem.row, problem.reason) == (3, "is above 10,000,000")

@@ -85,7 +85,7 @@ def check_publication(publication: Publication, registry: pd.DataFrame) -> Check
     rows = publication.rows
     checker = _Checker(publication, registry)
     stations = (rows["kind"] == STATION_ROW).to_numpy()
-    checker.cells(stations | (rows["kind"] == TOTAL_ROW).to_numpy())
+    checker.cells(stations, (rows["kind"] == TOTAL_ROW).to_numpy())
     checker.rows_without_station((rows["kind"] == NO_STATION_ROW).to_numpy())
     checker.stations_without_figures((rows["kind"] == BLANK_ROW).to_numpy())
     checker.station_codes(stations)
@@ -139,10 +139,12 @@ class _Checker:
             ok &= self.status[target] == OK
         return ok
 
-    def cells(self, where: npt.NDArray[np.bool_]) -> None:
+    def cells(self, stations: npt.NDArray[np.bool_], totals: npt.NDArray[np.bool_]) -> None:
+        """Unreadable counts; a total may be above a station's bound."""
         for target in self.targets:
             status = self.status[target]
             for code, reason in CELL_REASONS.items():
+                where = stations | totals if code != TOO_LARGE else stations
                 self._add(where & (status == code), target, reason)
 
     def rows_without_station(self, where: npt.NDArray[np.bool_]) -> None:
@@ -245,7 +247,7 @@ class _Checker:
     def _compare_total(self, index: int, members: npt.NDArray[np.int64], count: int) -> None:
         for target in self.targets:
             status = self.status[target]
-            if status[index] != OK or (status[members] != OK).any():
+            if status[index] not in (OK, TOO_LARGE) or (status[members] != OK).any():
                 continue  # an unreadable cell is reported as such; no sum to compare
             values = self._values(target)
             total, summed = int(values[index]), int(values[members].sum())

@@ -22,8 +22,9 @@ GROUPED = r"^\d{1,3}(?:[" + "".join(f"\\x{{{ord(c):04x}}}" for c in SEPARATORS) 
 NON_DIGITS = r"[^0-9]"
 # Publications often print a dash where the count is nought.
 DASHES = ("-", "–", "—")
-MAX_COUNT = 10_000_000  # the event contract's bound of a count
-MAX_DIGITS = 9  # longer digit strings are above MAX_COUNT however they are written
+MAX_COUNT = 10_000_000  # the event contract's bound of a station's count
+# Totals may be far larger than a station's count: they are read up to 18 digits (int64).
+MAX_DIGITS = 18
 
 OK, EMPTY, NOT_A_NUMBER, TOO_LARGE = 0, 1, 2, 3
 
@@ -38,7 +39,7 @@ class Counts:
 
 def parse_counts(cells: pd.Series) -> Counts:
     """Read a column of cell texts as whole numbers, cell by cell status (OK, EMPTY,
-    NOT_A_NUMBER or TOO_LARGE)."""
+    NOT_A_NUMBER or TOO_LARGE: above a station's MAX_COUNT, its value kept for a total)."""
     text = pc.utf8_trim_whitespace(pa.array(cells.astype(str), type=pa.string()))
     empty = _filled(pc.equal(text, ""))
     dash = _filled(pc.is_in(text, value_set=pa.array(DASHES)))
@@ -61,7 +62,8 @@ def parse_counts(cells: pd.Series) -> Counts:
     status[dash] = OK
     status[too_large] = TOO_LARGE
     status[empty] = EMPTY
-    values[status != OK] = 0
+    values[(status != OK) & (status != TOO_LARGE)] = 0
+    values[too_large & ~short] = 0  # beyond 18 digits: no value to keep
     return Counts(values, status)
 
 
