@@ -184,14 +184,29 @@ def time_comparison(url: str) -> float:
         warehouse.close()
 
 
+def store_and_compare(bootstrap: str, folder: Path, args: argparse.Namespace
+                      ) -> tuple[float, float]:
+    server = ClickHouseServer(folder / "clickhouse").start()
+    try:
+        store_s = time_store(bootstrap, server.url, folder, args.stations, args.timeout)
+        print(f"store: {store_s:.1f} s for the worker to make every station's protocol "
+              "queryable", flush=True)
+        return store_s, time_comparison(server.url)
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the worker may "
                         "take to store everything")
+    parser.add_argument("--store", action=argparse.BooleanOptionalAction, default=True,
+                        help="also store with the worker and time the comparison (default); "
+                             "--no-store times the import alone")
     args = parser.parse_args()
-    if not clickhouse_server_available():
+    if args.store and not clickhouse_server_available():
         sys.exit("bench/tabulation.py needs Debian's clickhouse-server (apt-get install "
                  "clickhouse-server)")
     folder = Path(tempfile.mkdtemp(prefix="saylau-tabulation-"))
@@ -210,15 +225,9 @@ def main() -> None:
             import_s = time_import(path, broker.bootstrap, folder)
             print(f"import: {import_s:.1f} s ({args.stations / import_s:,.0f} stations/s; "
                   "read, checked, sent and acknowledged)", flush=True)
-            server = ClickHouseServer(folder / "clickhouse").start()
-            try:
-                store_s = time_store(broker.bootstrap, server.url, folder, args.stations,
-                                     args.timeout)
-                print(f"store: {store_s:.1f} s for the worker to make every station's "
-                      "protocol queryable", flush=True)
-                compare_s = time_comparison(server.url)
-            finally:
-                server.stop()
+            store_s = compare_s = math.nan
+            if args.store:
+                store_s, compare_s = store_and_compare(broker.bootstrap, folder, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"tabulation_bench stations={args.stations} import_s={import_s:.1f} "
