@@ -14,7 +14,7 @@
    warehouse; ``nan`` (and said so) while that module is not on this branch.
 
 Everything it needs is started and stopped here, each with a hard timeout. Last line:
-``tabulation_bench stations=… import_s=… compare_s=…``.
+``tabulation_bench stations=… import_s=… compare_s=… store_s=…``.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"tabulation_bench stations={args.stations} import_s={import_s:.1f} "
-          f"store_s={store_s:.1f} compare_s={compare_s:.2f}")
+          f"compare_s={compare_s:.2f} store_s={store_s:.1f}")
 
 
 if __name__ == "__main__":
