@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.producer.message_accumulator import BatchBuilder
 from kafka.partitioner.default import murmur2
 
 BATCH_BYTES = 256 * 1024
@@ -55,19 +56,19 @@ async def _send(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, byte
                 if progress is not None:
                     progress(count)
 
-        async def submit(partition: int, batch: object, count: int) -> None:
+        async def submit(partition: int, batch: BatchBuilder, count: int) -> None:
             pending.append((await producer.send_batch(batch, topic, partition=partition),
                             count))
             await settle(IN_FLIGHT_BATCHES)
 
-        batches: dict[int, tuple[object, int]] = {}
+        batches: dict[int, tuple[BatchBuilder, int]] = {}
         for key, value in messages:
             partition = partition_for(key, partitions)
             batch, count = batches.get(partition) or (producer.create_batch(), 0)
-            if batch.append(key=key, value=value, timestamp=None) is None:  # type: ignore[attr-defined]
+            if batch.append(key=key, value=value, timestamp=None) is None:  # the batch is full
                 await submit(partition, batch, count)
                 batch, count = producer.create_batch(), 0
-                batch.append(key=key, value=value, timestamp=None)  # type: ignore[attr-defined]
+                batch.append(key=key, value=value, timestamp=None)
             batches[partition] = (batch, count + 1)
         for partition, (batch, count) in batches.items():
             await submit(partition, batch, count)
