@@ -380,3 +380,13 @@ def test_a_total_may_be_above_a_station_s_bound(
     large.loc[large.index[0], "registered"] = 10_000_001
     (problem,) = plan(write_csv(tmp_path / "results.csv", large), registry).errors
     assert (problem.row, problem.reason) == (3, "is above 10,000,000")
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_as_a_whole(
+        tmp_path: Path, registry: pd.DataFrame) -> None:
+    from saylau.ingest.results import PublicationError
+
+    path = tmp_path / "results.xlsx"
+    path.write_text("Код участка;AMANAT\n", encoding="utf-8")  # a CSV named .xlsx
+    with pytest.raises(PublicationError, match="not a readable XLSX workbook"):
+        plan(path, registry)

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,7 @@ def read_workbook(content: bytes) -> list[RawSheet]:
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
         raise PublicationError(f"not a readable XLSX workbook ({error.__class__.__name__})") \
             from error
     try:
