@@ -390,3 +390,7 @@ def test_a_file_that_is_not_a_workbook_is_refused_as_a_whole(
     path.write_text("Код участка;AMANAT\n", encoding="utf-8")  # a CSV named .xlsx
     with pytest.raises(PublicationError, match="not a readable XLSX workbook"):
         plan(path, registry)
+    empty = tmp_path / "results.csv"
+    empty.write_bytes(b"\n")
+    with pytest.raises(PublicationError, match="the file is empty"):
+        plan(empty, registry)

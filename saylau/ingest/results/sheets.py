@@ -96,6 +96,8 @@ def cell_text(value: object) -> str:
 
 
 def read_csv(name: str, content: bytes) -> RawSheet:
+    if not content.strip():
+        raise PublicationError("the file is empty")
     encoding = _encoding(content)
     head = _head_lines(content, encoding)
     delimiter = sniff_delimiter(head)
