@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_parser(commands, _common)
 
+    from saylau.cli.results_cmd import add_results_parser
+
+    add_results_parser(commands, _common)
+
     sql = commands.add_parser("sql", help="run a read-only query on the warehouse, print CSV")
     _common(sql)
     sql.add_argument("query", help="SELECT … ; write $db for the database name")
@@ -312,6 +316,12 @@ def _first_line(error: Exception) -> str:
 
 
 
+def cmd_results(settings: Settings, args: argparse.Namespace) -> int:
+    from saylau.cli.results_cmd import run_results
+
+    return run_results(settings, args)
+
+
 def cmd_stations(settings: Settings, args: argparse.Namespace) -> int:
     from saylau.cli.stations import run_stations
 
@@ -358,4 +368,5 @@ COMMANDS = {"up": cmd_up, "broker": cmd_broker, "worker": cmd_worker,
             "dashboard": cmd_dashboard, "simulate": cmd_simulate, "sql": cmd_sql,
             "stations": cmd_stations, "roster": cmd_roster, "gateway": cmd_gateway,
             "observers": cmd_observers, "users": cmd_users, "export": run_export,
-            "infra": cmd_infra, "replay": cmd_replay, "cases": cmd_cases}
+            "infra": cmd_infra, "replay": cmd_replay, "cases": cmd_cases,
+            "results": cmd_results}

@@ -9,7 +9,7 @@ import pytest
 from saylau.cli.main import COMMANDS, build_parser, main, settings_from_args
 
 SUBCOMMANDS = ["up", "broker", "worker", "dashboard", "simulate", "sql", "stations", "roster",
-               "gateway", "observers", "users", "export", "infra", "replay", "cases"]
+               "gateway", "observers", "users", "export", "infra", "replay", "cases", "results"]
 
 
 @pytest.fixture(autouse=True)
