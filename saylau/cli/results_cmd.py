@@ -159,13 +159,14 @@ def _options(args: argparse.Namespace, settings: Settings) -> tuple[dt.datetime,
             return t(N_("--published-at needs a UTC offset, e.g. 2026-03-16T09:00:00+05:00"))
     election = settings.election()
     window = DayWindow.for_election(election.date, election.tz)
-    if not window.contains(moment):
-        # The worker keeps only reports of the election day and the night after: it would
-        # refuse every row as outside_election_day, so better not to send them at all.
-        return t(N_("the publication time {time} is outside the election day's reports "
-                    "({start} to {end} UTC), so the worker would refuse every row: give the "
-                    "time with --published-at"), time=moment.isoformat(),
-                 start=f"{window.start:%Y-%m-%d %H:%M}", end=f"{window.end:%Y-%m-%d %H:%M}")
+    if not window.admits("protocol", moment):
+        # The worker keeps protocols from the election day to a month after: it would refuse
+        # every row as outside_election_day, so better not to send them at all.
+        return t(N_("the publication time {time} is outside the span in which protocols are "
+                    "accepted ({start} to {end} UTC), so the worker would refuse every row: "
+                    "give the time with --published-at"), time=moment.isoformat(),
+                 start=f"{window.start:%Y-%m-%d %H:%M}",
+                 end=f"{window.results_end:%Y-%m-%d %H:%M}")
     return moment, args.by
 
 

@@ -22,6 +22,10 @@ from saylau.core.rules import DEFAULT_BALLOT, Ballot, Rejection, kind_rule
 # Counting goes on through the night: reports are accepted from midnight before the
 # election day until noon after it (local time).
 ACCEPT_AFTER_MIDNIGHT = dt.timedelta(hours=36)
+# Protocols, their digitisation and photo releases go on for weeks: the commission publishes
+# (and corrects) its per-station results days later, volunteers type photos after the night.
+RESULTS_KINDS = frozenset({"protocol", "protocol_entry", "photo_release"})
+RESULTS_AFTER_MIDNIGHT = dt.timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,22 @@ class DayWindow:
         start = local_midnight.astimezone(dt.UTC)
         return cls(start, start + ACCEPT_AFTER_MIDNIGHT)
 
+    @property
+    def results_end(self) -> dt.datetime:
+        """Until when protocols, entries and releases (``RESULTS_KINDS``) are accepted."""
+        return self.start + RESULTS_AFTER_MIDNIGHT
+
     def contains(self, moment: dt.datetime) -> bool:
         # In UTC first: comparing times of different zones asks each zone for its offset
         # at every comparison (pydantic's zones answer slowly), 3x slower in all.
         return self.start <= moment.astimezone(dt.UTC) < self.end
+
+    def end_for(self, kind: str) -> dt.datetime:
+        return self.results_end if kind in RESULTS_KINDS else self.end
+
+    def admits(self, kind: str, moment: dt.datetime) -> bool:
+        """``moment`` is within the span an event of ``kind`` may have."""
+        return self.start <= moment.astimezone(dt.UTC) < self.end_for(kind)
 
 
 # Fields whose keys are chosen by the sender (ballot options): a key may be anything,
@@ -109,10 +125,10 @@ def check_rules(event: Event, stations: Mapping[str, StationInfo], window: DayWi
     station = stations.get(event.station_id)
     if station is None:
         return Rejection("unknown_station", "station_id is not in the station registry")
-    if not window.contains(event.occurred_at):
+    if not window.admits(event.kind, event.occurred_at):
         return Rejection("outside_election_day",
                          f"occurred_at is outside {window.start:%Y-%m-%d %H:%M}–"
-                         f"{window.end:%Y-%m-%d %H:%M} UTC")
+                         f"{window.end_for(event.kind):%Y-%m-%d %H:%M} UTC")
     return kind_rule(event, station.registered_voters, ballot, stations.__contains__)
 
 
