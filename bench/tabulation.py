@@ -10,8 +10,13 @@
    acknowledged. Target: at most 60 s for 1,000,000 stations on the 2-core test machine.
 3. ``store_s``: ``saylau worker`` (a child process) stores them in a clickhouse-server
    warehouse, timed until every station's official protocol is queryable.
+   Beside the publication, ``--verified`` (default 10 %) of the stations get a verified copy
+   (a digitised observer copy, as double entry makes it; one in five differs from the
+   official figures by a few votes) and half of those a released photo, sent through the
+   same worker.
 4. ``compare_s``: ``saylau.exports.comparison.comparison_tables(warehouse)`` on that
-   warehouse; ``nan`` (and said so) while that module is not on this branch.
+   warehouse: every station's official and verified figures, differences and the
+   per-region summary. Target: at most 10 s for 1,000,000 stations.
 
 Everything it needs is started and stopped here, each with a hard timeout. Last line:
 ``tabulation_bench stations=… import_s=… compare_s=… store_s=…``.
@@ -21,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
+import hashlib
 import io
 import math
 import os
@@ -28,6 +35,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,8 +44,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from saylau.cli.main import main as saylau  # noqa: E402
+from saylau.core.contract import (  # noqa: E402
+    Digitisation,
+    Media,
+    PhotoRelease,
+    Protocol,
+    event_to_json,
+    topic_for,
+)
 from saylau.core.election import Election  # noqa: E402
+from saylau.exports.comparison import comparison_tables  # noqa: E402
 from saylau.geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
+from saylau.kafka.batches import send_keyed  # noqa: E402
 from saylau.kafka.broker import EmbeddedBroker, free_port  # noqa: E402
 from saylau.kafka.topics import ensure_topics, topic_names  # noqa: E402
 from saylau.warehouse.client import open_warehouse  # noqa: E402
@@ -133,11 +151,51 @@ def time_import(path: Path, bootstrap: str, folder: Path) -> float:
     return seconds
 
 
+def verified_copies(figures: pd.DataFrame, share: float, seed: int = 2
+                    ) -> list[tuple[bytes, bytes, str]]:
+    """(key, value) of a digitised copy for ``share`` of the stations and of a photo release
+    for half of them; one copy in five moves a few votes from the first option to the last."""
+    rng = np.random.default_rng(seed)
+    chosen = figures.sample(frac=share, random_state=seed)
+    options = list(Election().options)
+    at = dt.datetime.fromisoformat(PUBLISHED_AT)
+    messages = []
+    for number, row in enumerate(chosen.itertuples(index=False)):
+        votes = {option: int(getattr(row, option)) for option in options}
+        if number % 5 == 0:
+            moved = min(votes[options[0]], int(rng.integers(1, 30)))
+            votes[options[0]] -= moved
+            votes[options[-1]] += moved
+        photo = hashlib.sha256(row.station_id.encode()).hexdigest()
+        copy = Protocol(event_id=uuid.uuid4(), station_id=row.station_id, observer_id="obs-1",
+                        occurred_at=at, kind="protocol", source="observer_copy",
+                        media=[Media(sha256=photo, mime="image/jpeg")],
+                        digitised=Digitisation(photo_sha256=photo,
+                                               entry_ids=[uuid.uuid4(), uuid.uuid4()],
+                                               entered_by=["vol-1", "vol-2"]),
+                        votes=votes, **{c: int(getattr(row, c)) for c in COUNTS})
+        messages.append((copy, "protocol"))
+        if number % 2 == 0:
+            messages.append((PhotoRelease(event_id=uuid.uuid4(), station_id=row.station_id,
+                                          observer_id="hq-1", occurred_at=at,
+                                          kind="photo_release", photo_sha256=photo), "tab"))
+    return [(event.station_id.encode(), event_to_json(event).encode(), kind)
+            for event, kind in messages]
+
+
+def send_verified(bootstrap: str, messages: list[tuple[bytes, bytes, str]]) -> None:
+    for kind, topic in (("protocol", topic_for("protocol", PREFIX)),
+                        ("tab", topic_for("photo_release", PREFIX))):
+        send_keyed(bootstrap, topic, [(k, v) for k, v, which in messages if which == kind])
+
+
 def stored_stations(url: str) -> int:
+    """Official protocols and verified copies stored."""
     warehouse = open_warehouse(url)
     try:
-        frame = warehouse.query_df("SELECT uniqExact(station_id) AS n FROM $db.protocols "
-                                   "WHERE source = 'official'")
+        frame = warehouse.query_df(
+            "SELECT (SELECT uniqExact(station_id) FROM $db.protocols WHERE source = 'official')"
+            " + (SELECT uniqExact(station_id) FROM $db.tabulation WHERE fact = 'agreed') AS n")
         return int(frame["n"].iloc[0])
     except Exception:  # noqa: BLE001 - the worker has not created the schema yet
         return 0
@@ -169,26 +227,27 @@ def time_store(bootstrap: str, url: str, folder: Path, stations: int, timeout: f
 
 
 def time_comparison(url: str) -> float:
-    try:
-        from saylau.exports.comparison import comparison_tables
-    except ImportError:
-        print("compare: saylau.exports.comparison is not on this branch yet: compare_s=nan",
-              flush=True)
-        return math.nan
     warehouse = open_warehouse(url)
     try:
         started = time.perf_counter()
-        comparison_tables(warehouse)
-        return time.perf_counter() - started
+        tables = comparison_tables(warehouse)
+        seconds = time.perf_counter() - started
     finally:
         warehouse.close()
+    regions = tables.regions
+    print(f"compare: {seconds:.2f} s for {len(tables.stations):,} stations; compared "
+          f"{int(regions['stations_compared'].sum()):,}, matching "
+          f"{int(regions['stations_matching'].sum()):,}, votes moved "
+          f"{int(regions['votes_moved'].sum()):,}", flush=True)
+    return seconds
 
 
-def store_and_compare(bootstrap: str, folder: Path, args: argparse.Namespace
+def store_and_compare(bootstrap: str, folder: Path, args: argparse.Namespace, verified: int
                       ) -> tuple[float, float]:
     server = ClickHouseServer(folder / "clickhouse").start()
     try:
-        store_s = time_store(bootstrap, server.url, folder, args.stations, args.timeout)
+        store_s = time_store(bootstrap, server.url, folder, args.stations + verified,
+                             args.timeout)
         print(f"store: {store_s:.1f} s for the worker to make every station's protocol "
               "queryable", flush=True)
         return store_s, time_comparison(server.url)
@@ -202,6 +261,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the worker may "
                         "take to store everything")
+    parser.add_argument("--verified", type=float, default=0.1, help="share of stations with "
+                        "a verified copy (default 0.1)")
     parser.add_argument("--store", action=argparse.BooleanOptionalAction, default=True,
                         help="also store with the worker and time the comparison (default); "
                              "--no-store times the import alone")
@@ -216,7 +277,9 @@ def main() -> None:
                                       seed=2026)
         write_registry_csv(registry, folder / "stations.csv")
         path = folder / "results.csv"
-        rows = write_publication(path, station_results(registry))
+        figures = station_results(registry)
+        rows = write_publication(path, figures)
+        copies = verified_copies(figures, args.verified)
         print(f"publication: {rows:,} rows ({args.stations:,} stations and their districts' "
               f"totals), {path.stat().st_size / 2**20:.0f} MiB, made in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
@@ -227,7 +290,11 @@ def main() -> None:
                   "read, checked, sent and acknowledged)", flush=True)
             store_s = compare_s = math.nan
             if args.store:
-                store_s, compare_s = store_and_compare(broker.bootstrap, folder, args)
+                send_verified(broker.bootstrap, copies)
+                verified = sum(kind == "protocol" for _, _, kind in copies)
+                print(f"verified copies: {verified:,} sent", flush=True)
+                store_s, compare_s = store_and_compare(broker.bootstrap, folder, args,
+                                                       verified)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"tabulation_bench stations={args.stations} import_s={import_s:.1f} "
