@@ -16,7 +16,11 @@ from kafka import KafkaProducer
 from saylau.core.contract import (
     Assignment,
     CaseUpdate,
+    Digitisation,
     Event,
+    Media,
+    Protocol,
+    ProtocolEntry,
     Review,
     event_to_json,
     topic_for,
@@ -24,6 +28,8 @@ from saylau.core.contract import (
 from saylau.kafka.producer import reliable_producer
 
 SEND_TIMEOUT_SECONDS = 15.0
+# The namespace of a digitised copy's event id (uuid5 of the photo and its agreeing entries).
+DIGITISED_COPY_NAMESPACE = uuid.UUID("6f1d3c52-9a0e-4b7e-9a55-2d0c7f4e8b31")
 
 
 class ActionError(RuntimeError):
@@ -95,3 +101,38 @@ def case_update_event(case_id: str, actor_id: str, *, verdict: str | None = None
                       status=status,  # type: ignore[arg-type]
                       duplicate_of=uuid.UUID(duplicate_of) if duplicate_of else None,
                       note=note)
+
+
+def protocol_entry_event(photo_sha256: str, station_id: str, volunteer: str,
+                         figures: dict[str, int], votes: dict[str, int],
+                         occurred_at: dt.datetime | None = None) -> ProtocolEntry:
+    """A volunteer's typing of a protocol photo (double entry, docs/tabulation.md). Stamped
+    in whole seconds, as the warehouse keeps it, so this process orders its recent entries
+    as every other reader of the warehouse does."""
+    return ProtocolEntry(schema="saylau.event/1", kind="protocol_entry", event_id=uuid.uuid4(),
+                         station_id=station_id, observer_id=volunteer,
+                         occurred_at=(occurred_at or _now()).replace(microsecond=0),
+                         photo_sha256=photo_sha256, votes=votes, **figures)
+
+
+def digitised_copy_id(photo_sha256: str, entry_ids: list[str]) -> uuid.UUID:
+    """The same photo and agreeing entries give the same id: two pages that both see the
+    agreement send one copy, counted once."""
+    return uuid.uuid5(DIGITISED_COPY_NAMESPACE, ":".join([photo_sha256, *sorted(entry_ids)]))
+
+
+def digitised_copy_event(photo_sha256: str, photo_mime: str, station_id: str,
+                         photo_sender: str, entry_ids: list[str], entered_by: list[str],
+                         figures: dict[str, int], votes: dict[str, int],
+                         occurred_at: dt.datetime | None = None) -> Protocol:
+    """The observer's copy that two agreeing entries of its photo made: in the name of the
+    observer who sent the photo, with the photo and the entries as its provenance."""
+    return Protocol(schema="saylau.event/1", kind="protocol", source="observer_copy",
+                    event_id=digitised_copy_id(photo_sha256, entry_ids),
+                    station_id=station_id, observer_id=photo_sender,
+                    occurred_at=occurred_at or _now(),
+                    media=[Media(sha256=photo_sha256, mime=photo_mime)], votes=votes,
+                    digitised=Digitisation(photo_sha256=photo_sha256,
+                                           entry_ids=[uuid.UUID(e) for e in entry_ids],
+                                           entered_by=entered_by),
+                    **figures)

@@ -19,6 +19,7 @@ from saylau.dashboard.evidence_routes import register_evidence_routes
 from saylau.dashboard.export_routes import register_export_routes
 from saylau.dashboard.language import install_language, language_switch
 from saylau.dashboard.metrics import register_metrics
+from saylau.dashboard.tabulation_routes import register_tabulation_routes
 from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import UserDirectory
 from saylau.geo.regions import load_regions, regions_geojson, simplified_for_browser
@@ -79,6 +80,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     _trust_proxies(app.server, settings.dashboard_trusted_proxies)
     register_export_routes(app.server, settings.export_path)
     register_evidence_routes(app.server, settings.media_path)
+    register_tabulation_routes(app.server, settings.media_path)
     register_analysis_downloads(app.server)
     return app
 
