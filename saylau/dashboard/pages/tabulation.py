@@ -49,7 +49,6 @@ PHOTO_TOOLS = (("zoom-in", N_("Zoom in")), ("zoom-out", N_("Zoom out")),
 
 def layout(**_query: str) -> html.Div:
     require_page(PAGE)
-    options = current_settings().election().option_names(current_language())
     return html.Div(className="tabulation-page", children=[
         html.H1(t("Protocol double entry")),
         logout_button(),
@@ -70,11 +69,7 @@ def layout(**_query: str) -> html.Div:
                              className="tabulation-image")]),
             ]),
             html.Div(className="tabulation-form", children=[
-                *[_number_input(f"{PAGE}-field-{name}", protocol_field_name(name))
-                  for name in FIGURES],
-                html.H3(t("Votes")),
-                *[_number_input({"type": VOTE, "option": code}, name)
-                  for code, name in options.items()],
+                html.Div(_fields(), id=f"{PAGE}-fields", className="tabulation-fields"),
                 html.Button(t("Submit"), id=f"{PAGE}-submit", n_clicks=0),
             ]),
         ]),
@@ -85,20 +80,31 @@ def layout(**_query: str) -> html.Div:
     ])
 
 
+def _fields() -> list[Any]:
+    """The form's inputs, empty: the protocol's figures, then one per ballot option. Drawn
+    again, empty, for each new photo (the Submit button stays outside: a new button would
+    count as a click)."""
+    options = current_settings().election().option_names(current_language())
+    return [*[_number_input(f"{PAGE}-field-{name}", protocol_field_name(name))
+              for name in FIGURES],
+            html.H3(t("Votes")),
+            *[_number_input({"type": VOTE, "option": code}, name)
+              for code, name in options.items()]]
+
+
 def _number_input(component_id: Any, label: str) -> html.Label:
     return html.Label(className="tabulation-field", children=[
         html.Span(label),
         dcc.Input(id=component_id, type="number", min=0, step=1, debounce=False)])
 
 
-FIELD_OUTPUTS = [Output(f"{PAGE}-field-{name}", "value") for name in FIGURES]
 FIELD_STATES = [State(f"{PAGE}-field-{name}", "value") for name in FIGURES]
 
 
 @callback(Output(f"{PAGE}-image", "src"), Output(f"{PAGE}-photo", "data"),
           Output(f"{PAGE}-station", "children"), Output(f"{PAGE}-desk", "style"),
           Output(f"{PAGE}-nothing", "children"), Output(f"{PAGE}-result", "children"),
-          *FIELD_OUTPUTS, Output({"type": VOTE, "option": ALL}, "value"),
+          Output(f"{PAGE}-fields", "children"),
           Input(f"{PAGE}-submit", "n_clicks"), Input(f"{PAGE}-tick", "n_intervals"),
           State(f"{PAGE}-photo", "data"), *FIELD_STATES,
           State({"type": VOTE, "option": ALL}, "value"))
@@ -115,14 +121,15 @@ def work(n_clicks: int | None, _n: int | None, shown: str | None, *typed: Any) -
         message, move_on = _submit(shown, dict(zip(FIGURES, field_values, strict=True)),
                                    _votes_by_option(vote_values))
         if not move_on:
-            return (*[dash.no_update] * 5, message, *[dash.no_update] * (len(FIGURES) + 1))
+            return (*[dash.no_update] * 5, message, dash.no_update)
     elif ctx.triggered_id == f"{PAGE}-tick" and shown:
         raise dash.exceptions.PreventUpdate  # keep the photo being typed
     photo = photo_for(current_context().warehouse, user)
     if photo is None and ctx.triggered_id == f"{PAGE}-tick" and not clicked:
         raise dash.exceptions.PreventUpdate  # still nothing to give
-    cleared = [None] * len(FIGURES), [None] * len(vote_values or [])
-    return (*_shown(photo), message, *cleared[0], cleared[1])
+    # The form is drawn again, empty, only after a submit: a tick sent before the first
+    # answer arrived (its state still says no photo) must not wipe what is being typed.
+    return (*_shown(photo), message, _fields() if clicked else dash.no_update)
 
 
 def _shown(photo: Photo | None) -> tuple:
