@@ -57,9 +57,11 @@ def photo_regions(user: User | None) -> frozenset[str] | None:
     tabulator without a region), the one region of a limited tabulator, none for others."""
     if user is None:
         return frozenset()
-    if user.role == HEADQUARTERS or (user.role == TABULATOR and not user.region):
+    if user.role == HEADQUARTERS:
         return None
-    return frozenset({user.region}) if user.role == TABULATOR and user.region else frozenset()
+    if user.role == TABULATOR:
+        return frozenset({user.region}) if user.region else None
+    return frozenset()
 
 
 def may_see_region(user: User | None, region_code: str | None) -> bool:
