@@ -112,7 +112,11 @@ def protocol_entry_event(photo_sha256: str, station_id: str, volunteer: str,
     return ProtocolEntry(schema="saylau.event/1", kind="protocol_entry", event_id=uuid.uuid4(),
                          station_id=station_id, observer_id=volunteer,
                          occurred_at=(occurred_at or _now()).replace(microsecond=0),
-                         photo_sha256=photo_sha256, votes=votes, **figures)
+                         photo_sha256=photo_sha256, votes=votes,
+                         registered=figures["registered"],
+                         ballots_received=figures["ballots_received"],
+                         ballots_issued=figures["ballots_issued"],
+                         ballots_cast=figures["ballots_cast"], invalid=figures["invalid"])
 
 
 def digitised_copy_id(photo_sha256: str, entry_ids: list[str]) -> uuid.UUID:
@@ -128,6 +132,7 @@ def digitised_copy_event(photo_sha256: str, photo_mime: str, station_id: str,
     """The observer's copy that two agreeing entries of its photo made: in the name of the
     observer who sent the photo, with the photo and the entries as its provenance."""
     return Protocol(schema="saylau.event/1", kind="protocol", source="observer_copy",
+                    publication="",
                     event_id=digitised_copy_id(photo_sha256, entry_ids),
                     station_id=station_id, observer_id=photo_sender,
                     occurred_at=occurred_at or _now(),
@@ -135,4 +140,7 @@ def digitised_copy_event(photo_sha256: str, photo_mime: str, station_id: str,
                     digitised=Digitisation(photo_sha256=photo_sha256,
                                            entry_ids=[uuid.UUID(e) for e in entry_ids],
                                            entered_by=entered_by),
-                    **figures)
+                    registered=figures["registered"],
+                    ballots_received=figures["ballots_received"],
+                    ballots_issued=figures["ballots_issued"],
+                    ballots_cast=figures["ballots_cast"], invalid=figures["invalid"])

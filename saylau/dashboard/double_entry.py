@@ -34,7 +34,10 @@ class Figures:
 
     @classmethod
     def of(cls, numbers: Mapping[str, int], votes: Mapping[str, int]) -> Figures:
-        return cls(*(int(numbers[name]) for name in FIGURE_FIELDS),
+        return cls(registered=int(numbers["registered"]),
+                   ballots_received=int(numbers["ballots_received"]),
+                   ballots_issued=int(numbers["ballots_issued"]),
+                   ballots_cast=int(numbers["ballots_cast"]), invalid=int(numbers["invalid"]),
                    votes=tuple(sorted((str(option), int(count))
                                       for option, count in votes.items())))
 

@@ -3,7 +3,7 @@
 // image, shown upright at its own size again.
 (function () {
   "use strict";
-  const STEP = 1.25, MIN = 0.25, MAX = 8;
+  const STEP = 1.25, MIN = 0.25, MAX = 8, TOOL = "tabulation-tool-";
   const ACTIONS = {
     "zoom-in": (v) => ({...v, zoom: Math.min(MAX, v.zoom * STEP)}),
     "zoom-out": (v) => ({...v, zoom: Math.max(MIN, v.zoom / STEP)}),
@@ -16,10 +16,11 @@
     return {zoom: Number(image.dataset.zoom || 1), turn: Number(image.dataset.turn || 0)};
   }
   document.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-photo-action]");
+    const button = event.target.closest(".tabulation-tool");
     const image = document.getElementById("tabulation-image");
-    if (!button || !image || !ACTIONS[button.dataset.photoAction]) return;
-    const view = ACTIONS[button.dataset.photoAction](viewOf(image));
+    const action = button ? button.id.replace(TOOL, "") : "";
+    if (!image || !ACTIONS[action]) return;
+    const view = ACTIONS[action](viewOf(image));
     image.dataset.zoom = String(view.zoom);
     image.dataset.turn = String(view.turn);
     image.dataset.viewSrc = image.getAttribute("src");

@@ -34,6 +34,7 @@ from saylau.dashboard.tabulation_service import (
     photo_regions,
     take_entry,
 )
+from saylau.dashboard.users import User
 from saylau.warehouse.tabulation_queries import FIGURES, tabulation_progress
 
 dash.register_page(__name__, path="/tabulation", name="Tabulation",
@@ -41,7 +42,8 @@ dash.register_page(__name__, path="/tabulation", name="Tabulation",
 
 PAGE = "tabulation"
 VOTE = f"{PAGE}-vote"
-# (data-photo-action of a button, its label): assets/tabulation.js does the transform.
+# (the action in a tool button's id, its label): assets/tabulation.js does the transform.
+TOOL = f"{PAGE}-tool-"
 PHOTO_TOOLS = (("zoom-in", N_("Zoom in")), ("zoom-out", N_("Zoom out")),
                ("rotate-left", N_("Rotate left")), ("rotate-right", N_("Rotate right")),
                ("reset", N_("Reset view")))
@@ -61,8 +63,8 @@ def layout(**_query: str) -> html.Div:
             html.Div(className="tabulation-photo-panel", children=[
                 html.Div(id=f"{PAGE}-station", className="tabulation-station"),
                 html.Div(className="tabulation-photo-tools", children=[
-                    html.Button(t(label), id=f"{PAGE}-tool-{action}", type="button",
-                                **{"data-photo-action": action})
+                    html.Button(t(label), id=f"{TOOL}{action}", type="button",
+                                className="tabulation-tool")
                     for action, label in PHOTO_TOOLS]),
                 html.Div(className="tabulation-photo-frame", children=[
                     html.Img(id=f"{PAGE}-image", alt=t("Protocol photo"),
@@ -76,6 +78,7 @@ def layout(**_query: str) -> html.Div:
         html.H2(t("Progress by region")),
         html.Div(id=f"{PAGE}-progress"),
         dcc.Store(id=f"{PAGE}-photo"),  # the hash of the photo on screen
+        dcc.Store(id=f"{PAGE}-wake"),  # set by the tick while no photo is on screen
         dcc.Interval(id=f"{PAGE}-tick", interval=current_context().refresh_ms, n_intervals=0),
     ])
 
@@ -105,15 +108,14 @@ FIELD_STATES = [State(f"{PAGE}-field-{name}", "value") for name in FIGURES]
           Output(f"{PAGE}-station", "children"), Output(f"{PAGE}-desk", "style"),
           Output(f"{PAGE}-nothing", "children"), Output(f"{PAGE}-result", "children"),
           Output(f"{PAGE}-fields", "children"),
-          Input(f"{PAGE}-submit", "n_clicks"), Input(f"{PAGE}-tick", "n_intervals"),
+          Input(f"{PAGE}-submit", "n_clicks"), Input(f"{PAGE}-wake", "data"),
           State(f"{PAGE}-photo", "data"), *FIELD_STATES,
           State({"type": VOTE, "option": ALL}, "value"))
-def work(n_clicks: int | None, _n: int | None, shown: str | None, *typed: Any) -> tuple:
-    """Submit takes the entry and gives the next photo; the tick gives one only when none
-    is on screen (a volunteer's typing is never wiped); the first call gives the first."""
+def work(n_clicks: int | None, _wake: Any, shown: str | None, *typed: Any) -> tuple:
+    """Submit takes the entry and gives the next photo; a wake-up (`wake`) gives one when
+    none is on screen; the first call gives the first."""
     require_page(PAGE)
-    user = current_user()
-    assert user is not None  # the guard let a logged-in user through
+    user = _volunteer()
     *field_values, vote_values = typed
     clicked = ctx.triggered_id == f"{PAGE}-submit" and bool(n_clicks)
     message: Any = dash.no_update
@@ -122,14 +124,34 @@ def work(n_clicks: int | None, _n: int | None, shown: str | None, *typed: Any) -
                                    _votes_by_option(vote_values))
         if not move_on:
             return (*[dash.no_update] * 5, message, dash.no_update)
-    elif ctx.triggered_id == f"{PAGE}-tick" and shown:
+    elif ctx.triggered_id == f"{PAGE}-wake" and shown:
         raise dash.exceptions.PreventUpdate  # keep the photo being typed
     photo = photo_for(current_context().warehouse, user)
-    if photo is None and ctx.triggered_id == f"{PAGE}-tick" and not clicked:
+    if photo is None and ctx.triggered_id == f"{PAGE}-wake":
         raise dash.exceptions.PreventUpdate  # still nothing to give
     # The form is drawn again, empty, only after a submit: a tick sent before the first
     # answer arrived (its state still says no photo) must not wipe what is being typed.
     return (*_shown(photo), message, _fields() if clicked else dash.no_update)
+
+
+@callback(Output(f"{PAGE}-wake", "data"), Input(f"{PAGE}-tick", "n_intervals"),
+          State(f"{PAGE}-photo", "data"))
+def wake(n_intervals: int | None, shown: str | None) -> int | None:
+    """While no photo is on screen, wake `work` up at each tick to look for a new one. Not
+    the tick itself as `work`'s input: Dash drops the answer of a callback that is called
+    again before it answered, and a submit (two sends to Kafka) can take longer than a
+    tick, so the volunteer would never see what became of their entry."""
+    require_page(PAGE)
+    if shown:
+        raise dash.exceptions.PreventUpdate
+    return n_intervals
+
+
+def _volunteer() -> User:
+    user = current_user()
+    if user is None:  # the guard asks for a login first; never reached without one
+        raise Forbidden("log in first")
+    return user
 
 
 def _shown(photo: Photo | None) -> tuple:
@@ -152,8 +174,7 @@ def _votes_by_option(values: list[Any] | None) -> dict[str, Any]:
 def _submit(shown: str | None, fields: dict[str, Any], votes: dict[str, Any]
             ) -> tuple[Any, bool]:
     """(what to tell the volunteer, whether to give the next photo)."""
-    user = current_user()
-    assert user is not None
+    user = _volunteer()
     if not isinstance(shown, str):
         raise Forbidden("no photo was shown")
     if set(votes) != set(current_settings().election().options):
@@ -169,7 +190,7 @@ def _submit(shown: str | None, fields: dict[str, Any], votes: dict[str, Any]
     except ActionError as error:
         return html.Span(t("Not sent: {error}").format(error=error), id=f"{PAGE}-error"), False
     return html.Span(_taken_text(taken.copy_sent, taken.copy_refused, taken.state),
-                     id=f"{PAGE}-sent", **{"data-entry": taken.entry.entry_id}), True
+                     id=f"{PAGE}-sent"), True
 
 
 def _taken_text(copy_sent: bool, copy_refused: str, state: str) -> str:
