@@ -150,6 +150,13 @@ def next_photo(photos: Iterable[Photo], volunteer: str,
     return min(candidates, key=queue_rank, default=None)
 
 
+def without_copy(photos: Iterable[Photo]) -> list[Photo]:
+    """Photos whose entries agree but whose digitised copy the warehouse does not hold: the
+    copy's send failed (or is on its way), so it is sent again (its id is the same)."""
+    return [photo for photo in photos
+            if not photo.has_copy and photo_state(photo.entries).state in FINISHED]
+
+
 @dataclass(frozen=True)
 class Progress:
     """Photos of one region by state (agreed counts resolved ones too)."""

@@ -30,6 +30,7 @@ class RecentEntries:
         self._lock = threading.Lock()
         self._entries: dict[str, list[tuple[float, Entry]]] = {}  # photo -> (sent, entry)
         self._claims: dict[tuple[str, str], float] = {}  # (volunteer, photo) -> when
+        self._copies: dict[str, float] = {}  # photo -> when its digitised copy was sent
 
     def merged(self, photos: Iterable[Photo]) -> list[Photo]:
         """`photos` with the entries sent recently merged in."""
@@ -59,6 +60,17 @@ class RecentEntries:
         with self._lock:
             self._entries.setdefault(sha256, []).append((self.clock(), entry))
 
+    def copy_due(self, sha256: str, wait_seconds: float) -> bool:
+        """Whether to send `sha256`'s copy again: not sent by this process in the last
+        `wait_seconds` (the worker may simply not have stored it yet)."""
+        with self._lock:
+            sent = self._copies.get(sha256)
+            return sent is None or self.clock() - sent >= wait_seconds
+
+    def copy_sent(self, sha256: str) -> None:
+        with self._lock:
+            self._copies[sha256] = self.clock()
+
     def _forget_old(self) -> None:
         oldest = self.clock() - self.keep_seconds
         for sha in list(self._entries):
@@ -69,3 +81,4 @@ class RecentEntries:
                 del self._entries[sha]
         # A claim outlives its entry's memory by nothing: after that, the warehouse knows.
         self._claims = {key: at for key, at in self._claims.items() if at >= oldest}
+        self._copies = {sha: at for sha, at in self._copies.items() if at >= oldest}

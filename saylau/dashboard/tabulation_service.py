@@ -33,6 +33,7 @@ from saylau.dashboard.double_entry import (
     next_photo,
     photo_state,
     with_entries,
+    without_copy,
 )
 from saylau.dashboard.tabulation_recent import RecentEntries
 from saylau.dashboard.users import HEADQUARTERS, TABULATOR, User
@@ -48,6 +49,9 @@ from saylau.warehouse.tabulation_queries import (
 RECENT_KEY = "SAYLAU_TABULATION_RECENT"  # the app's RecentEntries (tabulation_routes.py)
 MIME_OF_EXTENSION = {extension: mime for mime, extension in EXTENSIONS.items()}
 MAX_COUNT = 10_000_000  # the contract's Count
+# A copy sent but not yet in the warehouse is sent again only after this: the worker
+# stores it within seconds, and a resent copy (the same id) is counted once anyway.
+COPY_RETRY_SECONDS = 30.0
 # EntryRefused texts are catalog ids: the page shows them through t().
 FILL_IN = N_("Fill in every figure with a whole number.")
 
@@ -112,6 +116,7 @@ class Taken:
     state: str  # the photo's state with this entry
     copy_sent: bool  # this entry completed the digitised copy, and it was sent
     copy_refused: str = ""  # the agreed figures break a protocol rule: no copy was sent
+    copy_failed: bool = False  # the broker did not take the copy (sent again later)
 
 
 def take_entry(warehouse: Warehouse, actions: ActionSender, media: MediaStore, ballot: Ballot,
@@ -143,12 +148,41 @@ def take_entry(warehouse: Warehouse, actions: ActionSender, media: MediaStore, b
     state = photo_state(photo.entries)
     if state.state not in FINISHED or state.agreeing is None or photo.has_copy:
         return Taken(entry, state.state, copy_sent=False)
+    try:
+        refused = send_copy(actions, media, ballot, photo)
+    except ActionError:  # the entry is in: the copy is sent again by a later submit
+        return Taken(entry, state.state, copy_sent=False, copy_failed=True)
+    if refused:  # the worker would reject it: say so instead of sending it
+        return Taken(entry, state.state, copy_sent=False, copy_refused=refused)
+    return Taken(entry, state.state, copy_sent=True)
+
+
+def send_copy(actions: ActionSender, media: MediaStore, ballot: Ballot, photo: Photo) -> str:
+    """Send the digitised copy of an agreed photo; the protocol rule it breaks ("" if
+    none: sent). ActionError if the broker did not take it (the entry is sent: the copy is
+    sent again by the next submit, `send_missing_copies`)."""
+    state = photo_state(photo.entries)
+    assert state.agreeing is not None, "only an agreed photo has a copy"
     copy = agreed_copy(photo, state.agreeing, media)
     refused = protocol_rule(copy, 0, ballot)
-    if refused is not None:  # the worker would reject it: say so instead of sending it
-        return Taken(entry, state.state, copy_sent=False, copy_refused=refused.reason)
+    if refused is not None:
+        return refused.reason
     actions.send(copy)
-    return Taken(entry, state.state, copy_sent=True)
+    recent_entries().copy_sent(photo.sha256)
+    return ""
+
+
+def send_missing_copies(warehouse: Warehouse, actions: ActionSender, media: MediaStore,
+                        ballot: Ballot, regions: frozenset[str] | None) -> int:
+    """Send again the copies of agreed photos the warehouse does not hold, unless this
+    process sent one in the last `COPY_RETRY_SECONDS`; how many were sent. A broker still
+    down stops it: the next submit tries again."""
+    recent, sent = recent_entries(), 0
+    for photo in without_copy(load_photos(warehouse, regions)):
+        if recent.copy_due(photo.sha256, COPY_RETRY_SECONDS) and \
+                not send_copy(actions, media, ballot, photo):
+            sent += 1
+    return sent
 
 
 def agreed_copy(photo: Photo, agreeing: tuple[Entry, Entry], media: MediaStore) -> Protocol:

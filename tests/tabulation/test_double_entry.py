@@ -23,6 +23,7 @@ from saylau.dashboard.double_entry import (
     photo_state,
     progress_by_region,
     with_entries,
+    without_copy,
 )
 from saylau.dashboard.tabulation_recent import RecentEntries
 
@@ -169,3 +170,22 @@ def test_the_state_does_not_depend_on_the_order_entries_arrive_in(order: tuple) 
                entry("v3", figures(6), 3)]
     state = photo_state([entries[i] for i in order])
     assert state.state == RESOLVED and state.agreeing == (entries[1], entries[2])
+
+
+def test_agreed_photos_without_their_copy_are_found_again() -> None:
+    agreed = photo("a", entry("v1", figures(5), 1), entry("v2", figures(5), 2))
+    resolved = photo("b", entry("v1", figures(5), 1), entry("v2", figures(6), 2),
+                     entry("v3", figures(6), 3))
+    copied = Photo(**{**agreed.__dict__, "sha256": "c" * 64, "has_copy": True})
+    conflict = photo("d", entry("v1", figures(5), 1), entry("v2", figures(6), 2))
+    assert without_copy([agreed, resolved, copied, conflict, photo("e")]) == [agreed, resolved]
+
+
+def test_a_copy_is_due_again_only_after_the_wait() -> None:
+    clock = Clock()
+    recent = RecentEntries(keep_seconds=600, clock=clock)
+    assert recent.copy_due("a", 30)
+    recent.copy_sent("a")
+    assert not recent.copy_due("a", 30) and recent.copy_due("b", 30)
+    clock.now = 31
+    assert recent.copy_due("a", 30)

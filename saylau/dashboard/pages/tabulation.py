@@ -30,8 +30,10 @@ from saylau.dashboard.tabulation_progress import progress_table, visible_progres
 from saylau.dashboard.tabulation_routes import photo_url, tabulation_media
 from saylau.dashboard.tabulation_service import (
     EntryRefused,
+    Taken,
     photo_for,
     photo_regions,
+    send_missing_copies,
     take_entry,
 )
 from saylau.dashboard.users import User
@@ -189,17 +191,31 @@ def _submit(shown: str | None, fields: dict[str, Any], votes: dict[str, Any]
         return html.Span(t(str(refused)), id=f"{PAGE}-refused"), refused.move_on
     except ActionError as error:
         return html.Span(t("Not sent: {error}").format(error=error), id=f"{PAGE}-error"), False
-    return html.Span(_taken_text(taken.copy_sent, taken.copy_refused, taken.state),
-                     id=f"{PAGE}-sent"), True
+    _repair_copies(user)
+    return html.Span(_taken_text(taken), id=f"{PAGE}-sent"), True
 
 
-def _taken_text(copy_sent: bool, copy_refused: str, state: str) -> str:
-    if copy_sent:
+def _repair_copies(user: User) -> None:
+    """After an entry, send again any agreed copy whose send failed earlier (the entry that
+    made it agree was sent; its copy not): the next submit in its regions mends it."""
+    context = current_context()
+    try:
+        send_missing_copies(context.warehouse, context.actions, tabulation_media(),
+                            Ballot.of(current_settings().election()), photo_regions(user))
+    except ActionError:
+        pass  # the broker is still away: the next submit tries again
+
+
+def _taken_text(taken: Taken) -> str:
+    if taken.copy_sent:
         return t("Entry sent. It agrees with another volunteer's: the station's copy is made.")
-    if copy_refused:
+    if taken.copy_failed:
+        return t("Entry sent. It agrees with another volunteer's; the station's copy could "
+                 "not be sent yet and will be sent again.")
+    if taken.copy_refused:
         return t("Entry sent. It agrees with another volunteer's, but the figures do not add "
                  "up, so no copy was made: headquarters will look at the photo.")
-    if state == CONFLICT:
+    if taken.state == CONFLICT:
         return t("Entry sent. The entries differ: another volunteer will enter this photo.")
     return t("Entry sent. Thank you.")
 
