@@ -76,7 +76,8 @@ def layout(**_query: str) -> html.Div:
 
 
 @callback(Output(f"{PAGE}-headline", "children"), Output(f"{PAGE}-lag", "children"),
-          Output(f"{PAGE}-rejects", "children"), Input(f"{PAGE}-tick", "n_intervals"))
+          Output(f"{PAGE}-rejects", "children"), Output(f"{PAGE}-tabulation", "children"),
+          Input(f"{PAGE}-tick", "n_intervals"))
 def refresh(_n: int) -> tuple:
     context = current_context()
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -86,15 +87,9 @@ def refresh(_n: int) -> tuple:
     last_at, total = last_stored(context.warehouse)
     lags, lag_error = read_lag(_settings())
     return (_headline(rates, last_at, total, lags, now, context.timezone),
-            _lag_table(lags, lag_error), _rejects_table(rejected_counts(context.warehouse)))
-
-
-@callback(Output(f"{PAGE}-tabulation", "children"), Input(f"{PAGE}-tick", "n_intervals"))
-def refresh_tabulation(_n: int) -> html.Table | html.P:
-    """Photos received, entered once, agreed and in conflict, by region (every region:
-    the status page is headquarters')."""
-    context = current_context()
-    return progress_table(tabulation_progress(context.warehouse), PAGE, context.region_names)
+            _lag_table(lags, lag_error), _rejects_table(rejected_counts(context.warehouse)),
+            # the double entry's progress, every region (the status page is headquarters')
+            progress_table(tabulation_progress(context.warehouse), PAGE, context.region_names))
 
 
 # --- data -------------------------------------------------------------------------------
