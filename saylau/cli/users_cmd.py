@@ -23,11 +23,13 @@ def add_users_parser(commands: Any, common: Callable[[argparse.ArgumentParser], 
     add.add_argument("username", help="letters, digits, '_', '.', '-' (also the actor id of "
                                       "the reviews and assignments the user sends)")
     add.add_argument("--role", required=True,
-                     choices=["headquarters", "regional_lead", "media", "legal"],
+                     choices=["headquarters", "regional_lead", "media", "legal",
+                              "tabulator"],
                      help="headquarters: everything; regional_lead: one region; "
                           "media: the media page and exports; legal: the citizen "
-                          "report cases")
-    add.add_argument("--region", help="the region code of a regional lead, e.g. KAZ011")
+                          "report cases; tabulator: the double entry of protocol photos")
+    add.add_argument("--region", help="the region code of a regional lead, e.g. KAZ011 "
+                                      "(for a tabulator: limits them to its photos)")
     add.add_argument("--language", help="the user's default dashboard language (a catalog "
                                          "in saylau/locale: kk, ru, en); the page's switch "
                                          "and ?lang= change it for a session")

@@ -17,8 +17,12 @@ from kafka import KafkaProducer
 from saylau.core.contract import (
     Assignment,
     CaseUpdate,
+    Digitisation,
     Event,
+    Media,
     PhotoRelease,
+    Protocol,
+    ProtocolEntry,
     Review,
     event_to_json,
     topic_for,
@@ -26,6 +30,8 @@ from saylau.core.contract import (
 from saylau.kafka.producer import reliable_producer
 
 SEND_TIMEOUT_SECONDS = 15.0
+# The namespace of a digitised copy's event id (uuid5 of the photo and its agreeing entries).
+DIGITISED_COPY_NAMESPACE = uuid.UUID("6f1d3c52-9a0e-4b7e-9a55-2d0c7f4e8b31")
 
 
 class ActionError(RuntimeError):
@@ -107,3 +113,44 @@ def photo_release_event(photo_sha256: str, station_id: str, released: bool, acto
                         station_id=station_id, observer_id=actor_id,
                         occurred_at=occurred_at or _now(), photo_sha256=photo_sha256,
                         released=released)
+def protocol_entry_event(photo_sha256: str, station_id: str, volunteer: str,
+                         figures: dict[str, int], votes: dict[str, int],
+                         occurred_at: dt.datetime | None = None) -> ProtocolEntry:
+    """A volunteer's typing of a protocol photo (double entry, docs/tabulation.md). Stamped
+    in whole seconds, as the warehouse keeps it, so this process orders its recent entries
+    as every other reader of the warehouse does."""
+    return ProtocolEntry(schema="saylau.event/1", kind="protocol_entry", event_id=uuid.uuid4(),
+                         station_id=station_id, observer_id=volunteer,
+                         occurred_at=(occurred_at or _now()).replace(microsecond=0),
+                         photo_sha256=photo_sha256, votes=votes,
+                         registered=figures["registered"],
+                         ballots_received=figures["ballots_received"],
+                         ballots_issued=figures["ballots_issued"],
+                         ballots_cast=figures["ballots_cast"], invalid=figures["invalid"])
+
+
+def digitised_copy_id(photo_sha256: str, entry_ids: list[str]) -> uuid.UUID:
+    """The same photo and agreeing entries give the same id: two pages that both see the
+    agreement send one copy, counted once."""
+    return uuid.uuid5(DIGITISED_COPY_NAMESPACE, ":".join([photo_sha256, *sorted(entry_ids)]))
+
+
+def digitised_copy_event(photo_sha256: str, photo_mime: str, station_id: str,
+                         photo_sender: str, entry_ids: list[str], entered_by: list[str],
+                         figures: dict[str, int], votes: dict[str, int],
+                         occurred_at: dt.datetime | None = None) -> Protocol:
+    """The observer's copy that two agreeing entries of its photo made: in the name of the
+    observer who sent the photo, with the photo and the entries as its provenance."""
+    return Protocol(schema="saylau.event/1", kind="protocol", source="observer_copy",
+                    publication="",
+                    event_id=digitised_copy_id(photo_sha256, entry_ids),
+                    station_id=station_id, observer_id=photo_sender,
+                    occurred_at=occurred_at or _now(),
+                    media=[Media(sha256=photo_sha256, mime=photo_mime)], votes=votes,
+                    digitised=Digitisation(photo_sha256=photo_sha256,
+                                           entry_ids=[uuid.UUID(e) for e in entry_ids],
+                                           entered_by=entered_by),
+                    registered=figures["registered"],
+                    ballots_received=figures["ballots_received"],
+                    ballots_issued=figures["ballots_issued"],
+                    ballots_cast=figures["ballots_cast"], invalid=figures["invalid"])

@@ -20,6 +20,7 @@ from saylau.dashboard.export_routes import register_export_routes
 from saylau.dashboard.language import install_language, language_switch
 from saylau.dashboard.metrics import register_metrics
 from saylau.dashboard.photo_routes import register_photo_routes
+from saylau.dashboard.tabulation_routes import register_tabulation_routes
 from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import UserDirectory
 from saylau.geo.regions import load_regions, regions_geojson, simplified_for_browser
@@ -81,6 +82,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     register_export_routes(app.server, settings.export_path)
     register_evidence_routes(app.server, settings.media_path)
     register_photo_routes(app.server, settings.media_path)
+    register_tabulation_routes(app.server, settings.media_path)
     register_analysis_downloads(app.server)
     return app
 

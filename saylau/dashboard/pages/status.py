@@ -4,6 +4,8 @@ Consumer lag per topic and partition comes from Kafka (the worker group's commit
 offsets, the same for all workers); throughput, rejects and the last stored batch come
 from the warehouse, so they agree with every other page. Throughput counts distinct
 events by the time the worker stored them (``received_at``), not by when they happened.
+The double entry of protocol photos shows its progress by region here too (the tabulation
+page's table, docs/tabulation.md).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from saylau.core.settings import Settings
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
 from saylau.dashboard.language import number, t
+from saylau.dashboard.tabulation_progress import progress_table
 from saylau.kafka.lag import LagProbe
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.queries import rejected_counts
+from saylau.warehouse.tabulation_queries import tabulation_progress
 
 dash.register_page(__name__, path="/status",
                    title=lambda **_path: t("Saylau — status"), name="Status")
@@ -64,13 +68,16 @@ def layout(**_query: str) -> html.Div:
                      className="status-panel"),
             html.Div([html.H2(t("Rejected, by reason")), html.Div(id=f"{PAGE}-rejects")],
                      className="status-panel"),
+            html.Div([html.H2(t("Protocol double entry, by region")),
+                      html.Div(id=f"{PAGE}-tabulation")], className="status-panel"),
         ]),
         dcc.Interval(id=f"{PAGE}-tick", interval=current_context().refresh_ms, n_intervals=0),
     ])
 
 
 @callback(Output(f"{PAGE}-headline", "children"), Output(f"{PAGE}-lag", "children"),
-          Output(f"{PAGE}-rejects", "children"), Input(f"{PAGE}-tick", "n_intervals"))
+          Output(f"{PAGE}-rejects", "children"), Output(f"{PAGE}-tabulation", "children"),
+          Input(f"{PAGE}-tick", "n_intervals"))
 def refresh(_n: int) -> tuple:
     context = current_context()
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -80,7 +87,9 @@ def refresh(_n: int) -> tuple:
     last_at, total = last_stored(context.warehouse)
     lags, lag_error = read_lag(_settings())
     return (_headline(rates, last_at, total, lags, now, context.timezone),
-            _lag_table(lags, lag_error), _rejects_table(rejected_counts(context.warehouse)))
+            _lag_table(lags, lag_error), _rejects_table(rejected_counts(context.warehouse)),
+            # the double entry's progress, every region (the status page is headquarters')
+            progress_table(tabulation_progress(context.warehouse), PAGE, context.region_names))
 
 
 # --- data -------------------------------------------------------------------------------
