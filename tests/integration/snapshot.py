@@ -21,6 +21,7 @@ TABLES = {
                 "ORDER BY source_topic, source_partition, source_offset",
     "protocols": "SELECT * FROM $db.protocols FINAL ORDER BY event_id",
     "exitpolls": "SELECT * FROM $db.exitpolls FINAL ORDER BY event_id",
+    "tabulation": "SELECT * FROM $db.tabulation FINAL ORDER BY event_id, fact, photo_sha256",
     "turnout_15m": "SELECT region_code, station_id, source, bucket, maxMerge(ballots) AS b "
                    "FROM $db.turnout_15m GROUP BY region_code, station_id, source, bucket "
                    "ORDER BY station_id, source, bucket",

@@ -4,17 +4,30 @@ table must equal the live run's, row for row, on both warehouse engines."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from saylau.core.contract import EVENT_TOPICS
+from saylau.core.contract import (
+    EVENT_TOPICS,
+    Digitisation,
+    Event,
+    Media,
+    PhotoRelease,
+    Protocol,
+    ProtocolEntry,
+    event_to_json,
+    topic_for,
+)
 from saylau.core.election import Election
 from saylau.ingest.simulator import NoiseRates, Scenario, simulate_day
 from saylau.kafka.broker import EmbeddedBroker
@@ -61,13 +74,52 @@ def replay(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def tabulation_events(station_id: str) -> list[Event]:
+    """A protocol photo's life, which the simulator does not make: the observer's photo,
+    two volunteers' agreeing entries, the digitised copy, its release and a commission
+    publication (docs/tabulation.md)."""
+    at = dt.datetime(2026, 3, 15, 21, 30, tzinfo=dt.UTC)
+    photo = "c0" * 32
+    figures = {"registered": 1000, "ballots_received": 1000, "ballots_issued": 600,
+               "ballots_cast": 600, "invalid": 10,
+               "votes": {next(iter(Election().options)): 300, "against_all": 290}}
+    sent = Protocol(event_id=uuid.uuid4(), station_id=station_id, observer_id="obs-photo",
+                    occurred_at=at, kind="protocol", source="observer_copy",
+                    media=[Media(sha256=photo, mime="image/jpeg")], **figures)
+    entries = [ProtocolEntry(event_id=uuid.uuid4(), station_id=station_id, observer_id=who,
+                             occurred_at=at, kind="protocol_entry", photo_sha256=photo,
+                             **figures) for who in ("vol-1", "vol-2")]
+    agreed = Protocol(event_id=uuid.uuid4(), station_id=station_id, observer_id="obs-photo",
+                      occurred_at=at, kind="protocol", source="observer_copy",
+                      media=[Media(sha256=photo, mime="image/jpeg")],
+                      digitised=Digitisation(photo_sha256=photo,
+                                             entry_ids=[e.event_id for e in entries],
+                                             entered_by=["vol-1", "vol-2"]), **figures)
+    release = PhotoRelease(event_id=uuid.uuid4(), station_id=station_id, observer_id="hq-1",
+                           occurred_at=at, kind="photo_release", photo_sha256=photo)
+    official = Protocol(event_id=uuid.uuid4(), station_id=station_id, observer_id="cec",
+                        occurred_at=at, kind="protocol", source="official",
+                        publication="pub-test", **figures)
+    return [sent, *entries, agreed, release, official]
+
+
 def send_day(broker: EmbeddedBroker, prefix: str, registry: pd.DataFrame, path: Path) -> int:
     day = simulate_day(registry, Election(), Scenario(seed=3, noise=NOISE))
     day.write(path, prefix)
+    extra = tabulation_events(str(registry["station_id"].iloc[0]))
+    with path.open("a", encoding="utf-8") as out:  # the day's file holds them too
+        for event in extra:
+            out.write(json.dumps({"sent_at": event.occurred_at.isoformat(),
+                                  "topic": topic_for(event.kind, prefix),
+                                  "key": event.station_id,
+                                  "value": json.loads(event_to_json(event))}) + "\n")
     with EventProducer(broker.bootstrap, prefix) as producer:
         for message in day.messages():
             producer.send_raw(f"{prefix}.{message.topic_suffix}", message.key, message.value)
-    return len(day)
+        for event in extra:
+            producer.send_raw(topic_for(event.kind, prefix), event.station_id,
+                              event_to_json(event).encode())
+    return len(day) + len(extra)
 
 
 def wait_committed(env: dict[str, str], sent: int, timeout: float = 120.0) -> None:
@@ -115,7 +167,7 @@ def test_replays_from_kafka_archive_and_file_equal_the_live_run(
     live = read(warehouse_url, extra)
     for name in ("events", "rejected", "protocols", "exitpolls", "turnout_15m",
                  "incidents_15m", "alerts", "stations", "turnout_latest", "observer_latest",
-                 "incident_reports", "turnout_reports"):
+                 "incident_reports", "turnout_reports", "tabulation"):
         assert len(live[name]) > 0, f"the live run left {name} empty: the test would prove nothing"
     assert set(live["alerts"]["kind"]) >= {"station_uncovered", "protocol_mismatch",
                                           "observer_removed"}
