@@ -270,6 +270,9 @@ def release_through_page(driver: webdriver.Chrome, count: int, station: str, pho
                                          "[data-dash-column='station_name']").click()
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, f"{PAGE}-release-hash"))
     assert driver.find_element(By.ID, f"{PAGE}-release-hash").text == photo
+    # headquarters see the photo itself to decide, from the tabulation route (not /photos)
+    image = driver.find_element(By.ID, f"{PAGE}-release-image").get_attribute("src")
+    assert image.endswith(f"/tabulation_photo/{photo}"), image
     driver.find_element(By.ID, f"{PAGE}-{button}").click()
     WebDriverWait(driver, 30).until(lambda d: "Sent" in d.find_element(
         By.ID, f"{PAGE}-release-result").text)

@@ -36,6 +36,7 @@ from saylau.dashboard.language import current_language, t
 from saylau.dashboard.names import region_name
 from saylau.dashboard.photo_routes import photo_url
 from saylau.dashboard.snapshot import current_settings
+from saylau.dashboard.tabulation_routes import photo_url as tabulation_photo_url
 from saylau.dashboard.users import HEADQUARTERS
 from saylau.exports.comparison import ComparisonTables, comparison_tables
 from saylau.warehouse.comparison_queries import (
@@ -233,10 +234,14 @@ def choose_station(cell: dict | None, rows: list[dict] | None) -> tuple[dict | N
         return None, html.P(t("Station {station} has no verified copy.").format(
             station=station), id=f"{PAGE}-release-none")
     state = t("released") if photo_released(warehouse, photo) else t("not released")
-    return {"station": station, "photo": photo}, html.P([
+    # The photo itself, to decide on (a face, a signature?): served by the tabulation
+    # page's route, which headquarters may open; never by the public route before release.
+    return {"station": station, "photo": photo}, html.Div([html.P([
         t("Station {station}, photo").format(station=station), " ",
         html.Code(photo, id=f"{PAGE}-release-hash"), " ",
-        html.Span(f"({state})", id=f"{PAGE}-release-state")])
+        html.Span(f"({state})", id=f"{PAGE}-release-state")]),
+        html.Img(src=tabulation_photo_url(photo), id=f"{PAGE}-release-image",
+                 alt=t("Protocol photo"), className="comparison-release-image")])
 
 
 @callback(Output(f"{PAGE}-release-result", "children"), Output(f"{PAGE}-released", "data"),
