@@ -62,20 +62,14 @@ from saylau.warehouse.client import open_warehouse  # noqa: E402
 from tests.integration.worker import WorkerProcess  # noqa: E402
 from tests.support.clickhouse_server import ClickHouseServer, clickhouse_server_available  # noqa: E402
 
+# the default mapping's Russian headers, as the import tests' publications have them
+from tests.tabulation.results_publications import COUNTS  # noqa: E402
+from tests.tabulation.results_publications import RUSSIAN as HEADERS  # noqa: E402
+
 PREFIX = "tabbench"
 VOTERS_PER_STATION = 1_200
 PUBLISHED_AT = "2026-03-15T23:00:00+05:00"
 NBSP = "\u00a0"
-COUNTS = ["registered", "ballots_received", "ballots_issued", "ballots_cast", "invalid"]
-HEADERS = {"station_id": "Код участка", "district": "Район",
-           "registered": "Число избирателей, внесённых в списки",
-           "ballots_received": "Число бюллетеней, полученных участковой комиссией",
-           "ballots_issued": "Число бюллетеней, выданных избирателям",
-           "ballots_cast": "Число избирателей, принявших участие в голосовании",
-           "invalid": "Число недействительных бюллетеней",
-           "amanat": "AMANAT", "auyl": "НДПП «Ауыл»", "respublica": "Respublica",
-           "ak_zhol": "ДПК «Ак жол»", "qhp": "Народная партия Казахстана", "osdp": "ОСДП",
-           "baytaq": "Байтак", "against_all": "Против всех"}
 POLL_SECONDS = 1.0
 
 
