@@ -807,6 +807,7 @@ class Screen:
     output: str
     spec: dict[str, Any]
     region: str
+    held: dict[tuple[str, str], Any] = field(default_factory=dict)  # outputs as last drawn
 
     @classmethod
     def open(cls, port: int, password: str, kind: str, region: str) -> Screen:
@@ -824,13 +825,28 @@ class Screen:
 
     def refresh(self, tick: int) -> bool:
         answer = self.client.post("/_dash-update-component", json=self.request(tick))
-        return answer.status_code == 200 and '"response"' in answer.text
+        if answer.status_code == 204:  # every output unchanged (all no_update)
+            return True
+        if answer.status_code != 200 or '"response"' not in answer.text:
+            return False
+        self._keep(answer.json()["response"])
+        return True
+
+    def _keep(self, response: dict[str, dict[str, Any]]) -> None:
+        """What the page now holds, as the Dash front end keeps it: a state the callback
+        reads back (the snapshot version a screen shows) goes with the next request, so an
+        unchanged snapshot is answered with no update, as for a browser."""
+        for component, properties in response.items():
+            for name, value in properties.items():
+                self.held[(component, name)] = value
 
     def request(self, tick: int) -> dict[str, Any]:
         inputs = [self._slot(item, tick) for item in self.spec["inputs"]]
+        states = [self._slot(item, tick) for item in self.spec["state"]]
+        for slot in states:
+            slot["value"] = self.held.get((slot["id"], slot["property"]), slot["value"])
         return {"output": self.output, "outputs": _outputs(self.output),
-                "inputs": inputs, "state": [self._slot(item, tick)
-                                            for item in self.spec["state"]],
+                "inputs": inputs, "state": states,
                 "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
 
     def _slot(self, item: dict[str, str], tick: int) -> dict[str, Any]:
