@@ -9,7 +9,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from saylau.core.contract import CITIZEN_KINDS, INCIDENT_CATEGORIES, KIND_TOPIC, parse_event
+from saylau.core.contract import (
+    CITIZEN_KINDS,
+    INCIDENT_CATEGORIES,
+    KIND_TOPIC,
+    TABULATION_KINDS,
+    parse_event,
+)
 from saylau.core.election import NON_VOTE_ANSWERS
 from saylau.core.validation import Rejection, validate
 from saylau.ingest.simulator import (
@@ -154,9 +160,11 @@ def test_day_has_every_variant_of_each_kind(day, kind, field, expected):
 
 def test_day_has_every_kind_of_the_contract(day):
     # Every kind observers, pollsters and headquarters send. Citizen reports and their cases
-    # come from the public page (docs/citizen.md), not from the movement's day: the
-    # simulator makes none, and its days stay byte-identical for their seeds.
-    assert {event["kind"] for event in day.events} == set(KIND_TOPIC) - CITIZEN_KINDS
+    # come from the public page (docs/citizen.md), protocol entries and photo releases from
+    # the tabulation page (docs/tabulation.md), not from the movement's day: the simulator
+    # makes none, and its days stay byte-identical for their seeds.
+    assert {event["kind"] for event in day.events} == \
+        set(KIND_TOPIC) - CITIZEN_KINDS - TABULATION_KINDS
 
 
 def test_coverage_differs_by_region_and_leaves_stations_uncovered(day):
