@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from saylau.core.contract import EVENT_TOPICS, KIND_TOPIC
+from saylau.core.contract import INTAKE_TOPICS, KIND_TOPIC
 from saylau.dashboard.metrics import CALLBACK_PATH, request_handler
 from saylau.dashboard.users import add_user
 from saylau.geo.registry import synthetic_registry, write_registry_csv
@@ -98,7 +98,7 @@ def test_worker_metrics_count_exactly_what_was_sent(
         wait_for_http(url, worker)
         worker.wait_caught_up()
         samples = scrape(url)
-        topics = [f"{topic_prefix}.{name}" for name in EVENT_TOPICS]
+        topics = [f"{topic_prefix}.{name}" for name in INTAKE_TOPICS]  # what the worker reads
         with LagProbe(broker.bootstrap, env["SAYLAU_WORKER_GROUP"], topics) as probe:
             lags = probe.lag_by_partition()
         assert worker.stop() == 0
