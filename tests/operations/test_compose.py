@@ -271,7 +271,8 @@ def test_infra_init_creates_every_topic_replicated_on_all_brokers_before_anyone_
     assert settings.topic_replication == len(KAFKA_BROKERS)
     assert settings.topic_min_insync_replicas == 2
     assert settings.topic_retention_ms == -1
-    assert len(topic_names(settings.topic_prefix)) == 9  # with PREFIX.citizen (docs/citizen.md)
+    # with PREFIX.citizen (docs/citizen.md), .tabulation (docs/tabulation.md) and .refused
+    assert len(topic_names(settings.topic_prefix)) == 11
     assert parse_warehouse_url(settings.warehouse).engine == "clickhouse", "and the schema"
     waits_for = {name: rule["condition"] for name, rule in init["depends_on"].items()}
     assert waits_for == {**dict.fromkeys(KAFKA_BROKERS, "service_healthy"),
