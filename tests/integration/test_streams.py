@@ -3,7 +3,9 @@ every alert, out-of-order and duplicate reports, and a worker killed mid-stream.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 from pathlib import Path
 
@@ -115,7 +117,16 @@ def test_worker_killed_mid_stream_gives_the_same_tables_as_an_uninterrupted_run(
         for chunk in chunks[1:4]:
             send(producer, topic_prefix, chunk)
             time.sleep(0.3)
+        # Freeze the worker wherever it is (mid-batch, mid-insert or idle) so the lag read
+        # next is still true at the kill; a fast worker may already have caught up, and
+        # then one more chunk sent while it is frozen is the work it dies with.
+        os.kill(worker.process.pid, signal.SIGSTOP)
         lag_at_kill = consumer_lag(broker.bootstrap, killed_env["SAYLAU_WORKER_GROUP"], topics)
+        rest = chunks[4:]
+        if lag_at_kill == 0:
+            send(producer, topic_prefix, rest.pop(0))
+            lag_at_kill = consumer_lag(broker.bootstrap, killed_env["SAYLAU_WORKER_GROUP"],
+                                       topics)
         stores = [pid for pid, command in worker.children().items()
                   if "saylau.streams.store_process" in command]
         worker.kill()  # SIGKILL: no clean shutdown, no final commit
@@ -125,7 +136,7 @@ def test_worker_killed_mid_stream_gives_the_same_tables_as_an_uninterrupted_run(
         while any(alive(pid) for pid in stores) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(alive(pid) for pid in stores), "the store process outlived its worker"
-        for chunk in chunks[4:]:
+        for chunk in rest:
             send(producer, topic_prefix, chunk)
     assert lag_at_kill > 0, "the worker must be killed with work still to do"
     run_worker_until_caught_up(killed_env, tmp_path / "restarted.log")
