@@ -117,7 +117,12 @@ class Settings(BaseSettings):
     # --- Dashboard ---------------------------------------------------------------------
     dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
     dashboard_port: int = Field(8050, description="port of the dashboard")
-    dashboard_refresh_seconds: float = Field(3.0, gt=0, description="map refresh interval")
+    dashboard_refresh_seconds: float = Field(
+        3.0, gt=0, description="longest a snapshot of the day is reused for every screen; "
+                               "the region page's free observers are read this often")
+    dashboard_poll_seconds: float = Field(
+        0.5, gt=0, description="how often each open screen asks whether its numbers "
+                               "changed (a small request; the numbers follow only if so)")
     dashboard_rotate_seconds: float = Field(
         20.0, gt=0, description="seconds each map stays on the wall before the next one")
     dashboard_workers: int = Field(

@@ -20,6 +20,7 @@ from saylau.dashboard.export_routes import register_export_routes
 from saylau.dashboard.language import install_language, language_switch
 from saylau.dashboard.metrics import register_metrics
 from saylau.dashboard.photo_routes import register_photo_routes
+from saylau.dashboard.screen_updates import register_version_routes
 from saylau.dashboard.tabulation_routes import register_tabulation_routes
 from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import UserDirectory
@@ -38,6 +39,7 @@ class DashboardContext:
     regions_geojson: dict[str, Any]
     region_names: dict[str, str]
     refresh_ms: int
+    poll_ms: int
     timezone: str
     actions: ActionSender
     roster_folder: Path
@@ -52,6 +54,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
         regions_geojson=regions_geojson(simplified_for_browser(regions)),
         region_names=dict(zip(regions["region_code"], regions["region_name"], strict=True)),
         refresh_ms=int(settings.dashboard_refresh_seconds * 1000),
+        poll_ms=int(settings.dashboard_poll_seconds * 1000),
         timezone=settings.election_timezone,
         actions=ActionSender(settings.kafka_address, settings.topic_prefix),
         roster_folder=settings.data_dir / "roster")
@@ -84,6 +87,7 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     register_photo_routes(app.server, settings.media_path)
     register_tabulation_routes(app.server, settings.media_path)
     register_analysis_downloads(app.server)
+    register_version_routes(app.server)  # what screens poll (saylau/dashboard/screen_updates.py)
     return app
 
 

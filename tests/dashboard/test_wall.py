@@ -209,10 +209,10 @@ def test_two_wall_callbacks_in_one_interval_share_one_snapshot(tmp_path: Path) -
     module = next(page["module"] for page in dash.page_registry.values() if page["path"] == "/")
     refresh = sys.modules[module].refresh
     with app.server.test_request_context("/"):
-        first = refresh(0, None, None)  # screen one
+        first = refresh(None, None, None)  # screen one
         one_set = counting.total
-        second = refresh(0, None, None)  # screen two, same interval
-        again = refresh(1, None, first[-1])  # screen one again: nothing new to send
+        second = refresh(None, None, None)  # screen two, same interval
+        again = refresh("a newer version", None, first[-1])  # screen one: nothing new to send
     assert one_set > 0 and counting.total == one_set
     assert second[0] is first[0]  # the very same figure, built once
     assert again == (dash.no_update,) * len(first)

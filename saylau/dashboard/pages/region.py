@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dash
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
 from saylau.core.i18n import N_
 from saylau.dashboard.actions import ActionError, assignment_event
@@ -25,7 +25,7 @@ from saylau.dashboard.auth import (
     require_region,
     require_station,
 )
-from saylau.dashboard.language import number, percent_of, t
+from saylau.dashboard.language import current_language, number, percent_of, t
 from saylau.dashboard.names import coverage_name, free_reason_name, region_name
 from saylau.dashboard.regional import (
     coverage_counts,
@@ -33,6 +33,16 @@ from saylau.dashboard.regional import (
     region_map,
     suggestions,
     version_of,
+)
+from saylau.dashboard.screen_updates import (
+    FIGURE,
+    PANEL,
+    changed_only,
+    held_parts,
+    parts_of,
+    region_version,
+    shown_store,
+    version_poll,
 )
 from saylau.dashboard.snapshot import current_snapshot
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
@@ -73,7 +83,12 @@ def layout(code: str | None = None, as_of: str | None = None, **query: str) -> h
         ]),
         html.H2(t("Stations without an observer")),
         html.Div(id=f"{PAGE}-uncovered"),
+        # The free observers are read every refresh interval; the rest comes as soon as
+        # the region's version changes (saylau/dashboard/screen_updates.py).
         dcc.Interval(id=f"{PAGE}-tick", interval=context.refresh_ms, n_intervals=0),
+        dcc.Interval(id=f"{PAGE}-poll", interval=context.poll_ms, n_intervals=0),
+        dcc.Store(id=f"{PAGE}-latest"),  # the newest version the poll heard of
+        dcc.Store(id=f"{PAGE}-shown"),  # the version and parts this screen shows
     ])
 
 
@@ -103,21 +118,48 @@ def snapshot(code: str, as_of: dt.datetime | None = None, fresh: bool = False
     return {"stations": stations, "free": free, "plan": plan}
 
 
+# The version poll runs in the browser: it wakes ``refresh`` when the region's numbers
+# change, between its ticks.
+clientside_callback(
+    version_poll("'/region/' + encodeURIComponent(code) + '/version'"),
+    Output(f"{PAGE}-latest", "data"),
+    Input(f"{PAGE}-poll", "n_intervals"), State(TIME.store, "data"),
+    State(f"{PAGE}-latest", "data"), State(f"{PAGE}-shown", "data"),
+    State(f"{PAGE}-code", "data"),
+)
+
+# What ``refresh`` returns before its two stores: each output's kind.
+OUTPUTS = (("map", FIGURE), ("counts", PANEL), ("suggestions", PANEL), ("free", PANEL),
+           ("uncovered", PANEL))
+
+
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-counts", "children"),
           Output(f"{PAGE}-suggestions", "children"), Output(f"{PAGE}-free", "children"),
           Output(f"{PAGE}-uncovered", "children"), Output(f"{PAGE}-plan-shown", "data"),
-          Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-code", "data"),
-          Input(TIME.store, "data"), State(f"{PAGE}-plan-shown", "data"))
-def refresh(_n: int, code: str, as_of_text: str | None, plan_shown: str | None) -> tuple:
+          Output(f"{PAGE}-shown", "data"),
+          Input(f"{PAGE}-tick", "n_intervals"), Input(f"{PAGE}-latest", "data"),
+          Input(f"{PAGE}-code", "data"), Input(TIME.store, "data"),
+          State(f"{PAGE}-plan-shown", "data"), State(f"{PAGE}-shown", "data"))
+def refresh(_n: int, _latest: str | None, code: str, as_of_text: str | None,
+            plan_shown: str | None, shown: Any) -> tuple:
     code = require_region(code)
-    data = snapshot(code, parse_as_of(as_of_text, ZoneInfo(current_context().timezone)))
+    as_of = parse_as_of(as_of_text, ZoneInfo(current_context().timezone))
+    version = region_version(current_snapshot(as_of), code)
+    data = snapshot(code, as_of)
     stations = data["stations"]
     # The Assign buttons are redrawn only when the plan changes: a redrawn button resets
     # its clicks, and Dash would then drop the answer to a click still on its way.
     plan = version_of(data["plan"])
     suggestions = dash.no_update if plan == plan_shown else _suggestion_table(data["plan"])
-    return (region_map(stations, _outline(code)), _counts(stations), suggestions,
-            _free_table(data["free"]), _uncovered_table(stations), plan)
+    panels = (region_map(stations, _outline(code)), _counts(stations), suggestions,
+              _free_table(data["free"]), _uncovered_table(stations))
+    # Fingerprints of what is drawn; the suggestions' own version decides for them.
+    parts = parts_of(OUTPUTS, (*panels[:2], plan, *panels[3:]))
+    language = current_language()
+    _version, held = held_parts(shown, language)
+    sent = changed_only(OUTPUTS, panels, parts, held)
+    sent[2] = suggestions
+    return (*sent, plan, shown_store(version, language, parts))
 
 
 @callback(Output(f"{PAGE}-assign-result", "children"),

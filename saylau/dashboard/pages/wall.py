@@ -23,6 +23,16 @@ from saylau.dashboard.auth import require_page
 from saylau.dashboard.figures import coverage_gap_map, incident_density_map, turnout_map
 from saylau.dashboard.language import current_language, number, percent_of, t
 from saylau.dashboard.names import alert_kind_name, category_name, region_name
+from saylau.dashboard.screen_updates import (
+    FIGURE,
+    PANEL,
+    WALL_VERSION_PATH,
+    changed_only,
+    held_parts,
+    parts_of,
+    shown_store,
+    version_poll,
+)
 from saylau.dashboard.snapshot import Snapshot, current_settings, current_snapshot
 from saylau.dashboard.timetravel import TimeTravel, parse_as_of
 
@@ -38,7 +48,7 @@ TICKER_ALERTS = 20
 
 def layout(as_of: str | None = None, **_query: str) -> html.Div:
     require_page(PAGE)  # the guard judged the request; the page checks again
-    refresh_ms = current_context().refresh_ms
+    poll_ms = current_context().poll_ms
     rotate_ms = int(current_settings().dashboard_rotate_seconds * 1000)
     return html.Div(className="wall", children=[
         html.Div(className="wall-top", children=[
@@ -55,9 +65,12 @@ def layout(as_of: str | None = None, **_query: str) -> html.Div:
         ]),
         html.Div(html.Div(id=f"{PAGE}-ticker", className="ticker-track"), className="ticker"),
         TIME.control(as_of),
-        dcc.Interval(id=f"{PAGE}-tick", interval=refresh_ms, n_intervals=0),
+        # Asks for the snapshot's version every poll; the numbers come only when it changed
+        # (saylau/dashboard/screen_updates.py).
+        dcc.Interval(id=f"{PAGE}-poll", interval=poll_ms, n_intervals=0),
         dcc.Interval(id=f"{PAGE}-rotate", interval=rotate_ms, n_intervals=0),
-        dcc.Store(id=f"{PAGE}-shown"),  # version of the snapshot this screen shows
+        dcc.Store(id=f"{PAGE}-latest"),  # the newest version the poll heard of
+        dcc.Store(id=f"{PAGE}-shown"),  # the version and parts this screen shows
         dcc.Store(id=f"{PAGE}-titles", data=[t(title) for _key, title, _graph in PANELS]),
     ])
 
@@ -82,21 +95,40 @@ clientside_callback(
 )
 
 
+# The version poll runs in the browser: it wakes the server callback only for new numbers.
+clientside_callback(
+    version_poll(repr(WALL_VERSION_PATH)),
+    Output(f"{PAGE}-latest", "data"),
+    Input(f"{PAGE}-poll", "n_intervals"), State(TIME.store, "data"),
+    State(f"{PAGE}-latest", "data"), State(f"{PAGE}-shown", "data"),
+)
+
+# What ``refresh`` returns, in order (the shown store last): each output's kind.
+OUTPUTS = (("map", FIGURE), ("density", FIGURE), ("gaps", FIGURE), ("headline", PANEL),
+           ("reporting", PANEL), ("categories", PANEL), ("regions", PANEL), ("ticker", PANEL))
+
+
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-map-density", "figure"),
           Output(f"{PAGE}-map-gaps", "figure"), Output(f"{PAGE}-headline", "children"),
           Output(f"{PAGE}-reporting", "children"), Output(f"{PAGE}-categories", "children"),
           Output(f"{PAGE}-regions", "children"), Output(f"{PAGE}-ticker", "children"),
           Output(f"{PAGE}-shown", "data"),
-          Input(f"{PAGE}-tick", "n_intervals"), Input(TIME.store, "data"),
+          Input(f"{PAGE}-latest", "data"), Input(TIME.store, "data"),
           State(f"{PAGE}-shown", "data"))
-def refresh(_n: int, as_of: str | None, shown: str | None) -> tuple[Any, ...]:
+def refresh(_latest: str | None, as_of: str | None, shown: Any) -> tuple[Any, ...]:
     context = current_context()
     snap = current_snapshot(parse_as_of(as_of, ZoneInfo(context.timezone)))
-    if snap.version == shown:  # this screen already shows these very numbers
-        return (dash.no_update,) * 9
-    # One snapshot feeds every panel; its panels are built once for every screen.
-    # ... once per language: the figures' texts are in the screen's language.
-    return (*snap.built(f"{PAGE}.{current_language()}", lambda: _panels(snap)), snap.version)
+    language = current_language()
+    version, held = held_parts(shown, language)
+    if snap.version == version:  # this screen already shows these very numbers
+        return (dash.no_update,) * (len(OUTPUTS) + 1)
+    # One snapshot feeds every panel; its panels and their fingerprints are built once for
+    # every screen (once per language: the figures' texts are in the screen's language).
+    panels = snap.built(f"{PAGE}.{language}", lambda: _panels(snap))
+    parts = snap.built(f"{PAGE}.{language}.parts", lambda: parts_of(OUTPUTS, panels))
+    # Each screen is sent what differs from what it shows: nothing, a patch, or all.
+    return (*changed_only(OUTPUTS, panels, parts, held),
+            shown_store(snap.version, language, parts))
 
 
 def _panels(snap: Snapshot) -> tuple[Any, ...]:

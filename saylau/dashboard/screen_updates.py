@@ -1,0 +1,195 @@
+"""How an open screen learns of new numbers, and is then sent only what changed.
+
+1. **A version poll.** Every ``SAYLAU_DASHBOARD_POLL_SECONDS`` a clientside callback
+   (``version_poll``) asks a tiny route for the version of the snapshot the screen's page
+   would show now, for the screen's as-of time: ``/wall/version`` for the wall,
+   ``/region/CODE/version`` for a region page (``?as_of=…`` in time travel). The routes sit
+   under their page's path, so the guard (``saylau/dashboard/auth.py``) judges them as the
+   page itself: the wall's for headquarters only, a region's for headquarters and that
+   region's lead (a request naming another region is refused), anyone else is sent to the
+   login page. A region's version is a fingerprint of that region's stations and incidents
+   alone: a lead learns nothing of another region, not even that it changed. Only when the
+   version differs from the one on screen does the poll write it into the page's
+   ``…-latest`` store, which is the input of the page's server callback. A screen showing
+   the latest numbers therefore costs one small GET per poll and no callback at all.
+   The version comes from the shared snapshot cache (``saylau/dashboard/snapshot.py``): a
+   hundred screens polling take one snapshot per interval together, not one each.
+2. **Only what changed.** The server callback keeps, in the screen's ``…-shown`` store, a
+   fingerprint of every part it drew (``parts``: each HTML panel, and each trace property and
+   the layout of each figure). Comparing them with the new snapshot's, it answers
+   ``no_update`` for a panel that is the same, and a ``dash.Patch`` for a figure whose
+   traces kept their shape: only the changed trace properties (a choropleth's ``z``, the
+   markers' colours …) travel, never the region outlines or the layout. A figure whose
+   layout or traces changed shape is sent whole. The store is written by the same answer
+   that draws the panels, so it always describes what the screen shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import dash
+import flask
+from plotly.io.json import to_json_plotly
+from werkzeug.exceptions import BadRequest
+
+from saylau.dashboard.auth import require_page, require_region
+from saylau.dashboard.snapshot import Snapshot, content_version, current_settings, current_snapshot
+from saylau.dashboard.timetravel import BadAsOf, parse_as_of
+
+WALL_VERSION_PATH = "/wall/version"
+REGION_VERSION_PATH = "/region/<code>/version"
+FIGURE, PANEL = "figure", "panel"
+
+# The browser side of the poll: ``path`` is a JavaScript expression of the route's path
+# (it may use the callback's arguments). Failures (logged out, the dashboard restarting)
+# change nothing on screen; the next poll tries again.
+_POLL = """function (_n, asOf, latest, shown, code) {
+    const path = %s;
+    const url = new URL(path, window.location.origin);
+    if (asOf) { url.searchParams.set('as_of', asOf); }
+    const none = window.dash_clientside.no_update;
+    return fetch(url, {credentials: 'same-origin', cache: 'no-store',
+                       headers: {'Accept': 'application/json'}})
+        .then(answer => answer.ok ? answer.json() : null)
+        .then(answer => {
+            const version = answer && answer.version;
+            const onScreen = shown && shown.version;
+            return (!version || version === latest || version === onScreen) ? none : version;
+        })
+        .catch(() => none);
+}"""
+
+
+def version_poll(path_expression: str) -> str:
+    """The clientside poll function; its inputs: the poll interval's ``n_intervals``, the
+    as-of store, the ``…-latest`` store, the ``…-shown`` store and (for a region) the code."""
+    return _POLL % path_expression
+
+
+# --- The routes ------------------------------------------------------------------------------
+
+def register_version_routes(server: flask.Flask) -> None:
+    server.add_url_rule(WALL_VERSION_PATH, "saylau_wall_version", _wall_version)
+    server.add_url_rule(REGION_VERSION_PATH, "saylau_region_version", _region_version)
+
+
+def _as_of() -> dt.datetime | None:
+    try:
+        return parse_as_of(flask.request.args.get("as_of"), current_settings().tz)
+    except BadAsOf as error:
+        raise BadRequest(str(error)) from error
+
+
+def _answer(version: str) -> flask.Response:
+    answer = flask.jsonify({"version": version})
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+def _wall_version() -> flask.Response:
+    require_page("wall")  # the guard judged the path as the wall's; checked again here
+    return _answer(current_snapshot(_as_of()).version)
+
+
+def _region_version(code: str) -> flask.Response:
+    require_page("region")
+    code = require_region(code)
+    return _answer(region_version(current_snapshot(_as_of()), code))
+
+
+def region_version(snap: Snapshot, code: str) -> str:
+    """The fingerprint of what a region's page shows of the snapshot: that region's
+    stations and incidents (and the as-of time asked for), made once per snapshot."""
+    def made() -> str:
+        stations = snap.state[snap.state["region_code"] == code]
+        incidents = snap.incidents.loc[snap.incidents["region_code"] == code,
+                                       ["incident_id", "station_id", "status"]]
+        return content_version(snap.as_of, [stations, incidents], 0)
+
+    return str(snap.built(f"region-version.{code}", made))
+
+
+# --- Fingerprints and patches ------------------------------------------------------------------
+
+def fingerprint(value: Any) -> str:
+    """A short hash of a value as Dash would send it (figures, components, arrays)."""
+    text = to_json_plotly(value)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def _figure_json(figure: Any) -> dict[str, Any]:
+    return figure.to_plotly_json() if hasattr(figure, "to_plotly_json") else dict(figure)
+
+
+def parts_of(kinds: Sequence[tuple[str, str]], values: Sequence[Any]) -> dict[str, str]:
+    """The fingerprints of the outputs ``values``, named and typed by ``kinds`` (name,
+    FIGURE or PANEL): one per panel; per figure its layout, its traces' types and each
+    property of each trace (``name.3.marker``)."""
+    parts: dict[str, str] = {}
+    for (name, kind), value in zip(kinds, values, strict=True):
+        if kind == PANEL:
+            parts[name] = fingerprint(value)
+            continue
+        figure = _figure_json(value)
+        traces = list(figure.get("data", []))
+        parts[f"{name}.layout"] = fingerprint(figure.get("layout", {}))
+        parts[f"{name}.traces"] = fingerprint([(t.get("type"), sorted(t)) for t in traces])
+        for number, trace in enumerate(traces):
+            for key, item in trace.items():
+                parts[f"{name}.{number}.{key}"] = fingerprint(item)
+    return parts
+
+
+def changed_only(kinds: Sequence[tuple[str, str]], values: Sequence[Any],
+                 parts: dict[str, str], shown: dict[str, str] | None) -> list[Any]:
+    """Each output as it must be sent to a screen that shows ``shown`` (its parts, None
+    if unknown): ``no_update`` if the same, a ``Patch`` of the changed trace properties
+    for a figure of the same shape, else the whole value."""
+    if not shown:
+        return list(values)
+    answer: list[Any] = []
+    for (name, kind), value in zip(kinds, values, strict=True):
+        if kind == PANEL:
+            answer.append(dash.no_update if shown.get(name) == parts[name] else value)
+        else:
+            answer.append(_figure_update(name, value, parts, shown))
+    return answer
+
+
+def _figure_update(name: str, figure: Any, parts: dict[str, str],
+                   shown: dict[str, str]) -> Any:
+    prefix = f"{name}."
+    mine = {key: part for key, part in parts.items() if key.startswith(prefix)}
+    theirs = {key: part for key, part in shown.items() if key.startswith(prefix)}
+    if mine.keys() != theirs.keys() or any(mine[f"{prefix}{key}"] != theirs[f"{prefix}{key}"]
+                                           for key in ("layout", "traces")):
+        return figure  # another shape: drawn anew
+    changed = [key for key, part in mine.items() if theirs[key] != part]
+    if not changed:
+        return dash.no_update
+    traces = _figure_json(figure)["data"]
+    patch = dash.Patch()
+    for key in changed:
+        number, prop = key[len(prefix):].split(".", 1)
+        patch["data"][int(number)][prop] = traces[int(number)][prop]
+    return patch
+
+
+def held_parts(shown: Any, language: str) -> tuple[str | None, dict[str, str] | None]:
+    """The version and parts a screen's ``…-shown`` store says it shows (drawn in
+    ``language``), or (None, None) for a screen that shows nothing yet."""
+    if not isinstance(shown, dict):
+        return None, None
+    version = shown.get("version") if isinstance(shown.get("version"), str) else None
+    parts = shown.get("parts")
+    if shown.get("language") != language or not isinstance(parts, dict):
+        return version, None
+    return version, {str(k): str(v) for k, v in parts.items()}
+
+
+def shown_store(version: str, language: str, parts: dict[str, str]) -> dict[str, Any]:
+    return {"version": version, "language": language, "parts": parts}
