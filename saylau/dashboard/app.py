@@ -20,7 +20,7 @@ from saylau.dashboard.export_routes import register_export_routes
 from saylau.dashboard.language import install_language, language_switch
 from saylau.dashboard.metrics import register_metrics
 from saylau.dashboard.photo_routes import register_photo_routes
-from saylau.dashboard.screen_updates import register_version_routes
+from saylau.dashboard.screen_updates import install_answer_cache, register_version_routes
 from saylau.dashboard.tabulation_routes import register_tabulation_routes
 from saylau.dashboard.throttle import LoginThrottle
 from saylau.dashboard.users import UserDirectory
@@ -80,6 +80,8 @@ def create_dashboard(settings: Settings, warehouse: Warehouse) -> Dash:
     # the login page, which is then in that language.
     install_language(app.server)
     install_auth(app.server, auth, secret)
+    # After the guard: a wall screen is sent the answer already made for what it shows.
+    install_answer_cache(app.server)
     app.layout = _layout
     _trust_proxies(app.server, settings.dashboard_trusted_proxies)
     register_export_routes(app.server, settings.export_path)

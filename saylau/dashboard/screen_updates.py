@@ -22,13 +22,20 @@
    markers' colours …) travel, never the region outlines or the layout. A figure whose
    layout or traces changed shape is sent whole. The store is written by the same answer
    that draws the panels, so it always describes what the screen shows.
+3. **One answer for every screen.** Screens showing the same version ask the same question
+   when the next one comes, and get the same answer. The wall's answer is encoded once per
+   (version shown, new version, language) and kept (``AnswerCache``): the next screens are
+   sent those bytes after the guard judged their request, without the callback running
+   again (encoding a patch of ten thousand markers is most of a callback's cost).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dash
@@ -36,7 +43,8 @@ import flask
 from plotly.io.json import to_json_plotly
 from werkzeug.exceptions import BadRequest
 
-from saylau.dashboard.auth import require_page, require_region
+from saylau.dashboard.auth import CALLBACK_PATH, require_page, require_region
+from saylau.dashboard.request_check import json_body
 from saylau.dashboard.snapshot import Snapshot, content_version, current_settings, current_snapshot
 from saylau.dashboard.timetravel import BadAsOf, parse_as_of
 
@@ -105,7 +113,8 @@ def region_version(snap: Snapshot, code: str) -> str:
     """The fingerprint of what a region's page shows of the snapshot: that region's
     stations and incidents (and the as-of time asked for), made once per snapshot."""
     def made() -> str:
-        stations = snap.state[snap.state["region_code"] == code]
+        # The state comes in no particular order: sorted, equal content hashes alike.
+        stations = snap.state[snap.state["region_code"] == code].sort_values("station_id")
         incidents = snap.incidents.loc[snap.incidents["region_code"] == code,
                                        ["incident_id", "station_id", "status"]]
         return content_version(snap.as_of, [stations, incidents], 0)
@@ -191,5 +200,119 @@ def held_parts(shown: Any, language: str) -> tuple[str | None, dict[str, str] | 
     return version, {str(k): str(v) for k, v in parts.items()}
 
 
+def held_key(version: str | None, parts: dict[str, str] | None) -> tuple[str | None, str]:
+    """What an answer depends on of what a screen holds: the version and its parts."""
+    return version, "" if parts is None else fingerprint(sorted(parts.items()))
+
+
 def shown_store(version: str, language: str, parts: dict[str, str]) -> dict[str, Any]:
     return {"version": version, "language": language, "parts": parts}
+
+
+# --- One encoded answer for every screen --------------------------------------------------------
+
+# Callbacks whose answer depends only on a key their request gives (see ``answer_key``):
+# output property that marks the callback -> the function from its request's body to the key.
+_ANSWER_KEYS: dict[str, Callable[[dict[str, Any]], tuple[Any, ...] | None]] = {}
+_G_KEY = "saylau_answer_key"
+_CACHE = "SAYLAU_ANSWERS"
+
+
+def answer_key(marker: str) -> Callable[[Callable[[dict[str, Any]], tuple[Any, ...] | None]],
+                                         Callable[[dict[str, Any]], tuple[Any, ...] | None]]:
+    """Register the key of a callback's answers (the callback with output ``marker``,
+    ``id.property``): a function from its request's body to a key such that equal keys
+    mean equal answers, or None when it cannot tell. The callback itself says which key
+    its answer was made for with ``answered_for``."""
+    def register(key_of: Callable[[dict[str, Any]], tuple[Any, ...] | None]
+                 ) -> Callable[[dict[str, Any]], tuple[Any, ...] | None]:
+        _ANSWER_KEYS[marker] = key_of
+        return key_of
+    return register
+
+
+def answered_for(key: tuple[Any, ...]) -> None:
+    """The answer of the callback now running is the one for ``key`` (kept after it is
+    encoded)."""
+    flask.g.setdefault(_G_KEY, key)
+
+
+def input_value(body: dict[str, Any], component: str, prop: str) -> Any:
+    for slot in [*body.get("inputs", []), *body.get("state", [])]:
+        if isinstance(slot, dict) and slot.get("id") == component and \
+                slot.get("property") == prop:
+            return slot.get("value")
+    return None
+
+
+class AnswerCache:
+    """The newest ``keep`` encoded answers, by (callback, key)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self._answers: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._keep, self._lock = keep, threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> tuple[int, bytes] | None:
+        with self._lock:
+            found = self._answers.get(key)
+            if found is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return found
+
+    def put(self, key: tuple[Any, ...], status: int, body: bytes) -> None:
+        with self._lock:
+            self._answers[key] = (status, body)
+            self._answers.move_to_end(key)
+            while len(self._answers) > self._keep:
+                self._answers.popitem(last=False)
+
+
+def answer_cache(server: flask.Flask) -> AnswerCache:
+    return server.config[_CACHE]  # type: ignore[no-any-return]
+
+
+def install_answer_cache(server: flask.Flask) -> None:
+    """After the guard (installed before this): a callback request whose answer is kept is
+    sent it; a new answer is kept once encoded."""
+    server.config[_CACHE] = AnswerCache()
+    server.before_request(_kept_answer)
+    server.after_request(_keep_answer)
+
+
+def _callback_key(body: Any) -> tuple[Any, ...] | None:
+    output = body.get("output") if isinstance(body, dict) else None
+    if not isinstance(output, str):
+        return None
+    outputs = set(output.strip(".").split("..."))
+    for marker, key_of in _ANSWER_KEYS.items():
+        if marker in outputs:
+            key = key_of(body)
+            return None if key is None else (marker, *key)
+    return None
+
+
+def _kept_answer() -> flask.Response | None:
+    request = flask.request
+    if request.path != CALLBACK_PATH or request.method != "POST":
+        return None
+    key = _callback_key(json_body(request))
+    kept = answer_cache(flask.current_app).get(key) if key is not None else None
+    if kept is None:
+        return None
+    status, body = kept
+    return flask.Response(body, status=status, mimetype="application/json")
+
+
+def _keep_answer(response: flask.Response) -> flask.Response:
+    key = flask.g.pop(_G_KEY, None)
+    if key is not None and response.status_code in (200, 204) and not response.direct_passthrough:
+        marker = next((m for m in _ANSWER_KEYS
+                       if m in set(str(json_body(flask.request).get("output", ""))
+                                   .strip(".").split("..."))), None)
+        if marker is not None:
+            answer_cache(flask.current_app).put((marker, *key), response.status_code,
+                                                response.get_data())
+    return response

@@ -27,14 +27,18 @@ from saylau.dashboard.screen_updates import (
     FIGURE,
     PANEL,
     WALL_VERSION_PATH,
+    answer_key,
+    answered_for,
     changed_only,
+    held_key,
     held_parts,
+    input_value,
     parts_of,
     shown_store,
     version_poll,
 )
 from saylau.dashboard.snapshot import Snapshot, current_settings, current_snapshot
-from saylau.dashboard.timetravel import TimeTravel, parse_as_of
+from saylau.dashboard.timetravel import BadAsOf, TimeTravel, parse_as_of
 
 dash.register_page(__name__, path="/", title=lambda **_path: t("Saylau — wall"), name="Wall")
 
@@ -120,6 +124,7 @@ def refresh(_latest: str | None, as_of: str | None, shown: Any) -> tuple[Any, ..
     snap = current_snapshot(parse_as_of(as_of, ZoneInfo(context.timezone)))
     language = current_language()
     version, held = held_parts(shown, language)
+    answered_for((snap.version, language, *held_key(version, held)))  # kept for the next
     if snap.version == version:  # this screen already shows these very numbers
         return (dash.no_update,) * (len(OUTPUTS) + 1)
     # One snapshot feeds every panel; its panels and their fingerprints are built once for
@@ -129,6 +134,20 @@ def refresh(_latest: str | None, as_of: str | None, shown: Any) -> tuple[Any, ..
     # Each screen is sent what differs from what it shows: nothing, a patch, or all.
     return (*changed_only(OUTPUTS, panels, parts, held),
             shown_store(snap.version, language, parts))
+
+
+@answer_key(f"{PAGE}-shown.data")
+def _answer_key(body: dict[str, Any]) -> tuple[Any, ...] | None:
+    """``refresh``'s answer depends on the snapshot, the language and what the screen
+    shows, nothing else: screens that show the same are sent the same bytes."""
+    try:
+        as_of = parse_as_of(input_value(body, TIME.store, "data"),
+                            ZoneInfo(current_context().timezone))
+    except (BadAsOf, TypeError):
+        return None
+    language = current_language()
+    version, held = held_parts(input_value(body, f"{PAGE}-shown", "data"), language)
+    return (current_snapshot(as_of).version, language, *held_key(version, held))
 
 
 def _panels(snap: Snapshot) -> tuple[Any, ...]:
