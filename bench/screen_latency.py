@@ -14,9 +14,9 @@ number read in Chromium's DOM reaches it is the moment the report is on screen. 
 measured from the probe's 202 to that moment (DOM read every 50 ms).
 
     python bench/screen_latency.py [--stations 10000] [--screens 100] [--rate 1000]
-                                   [--seconds 120] [--refresh-seconds S] [--poll-seconds S]
+                                   [--seconds 120] [--snapshot-seconds S] [--poll-seconds S]
 
-``--refresh-seconds`` / ``--poll-seconds`` override SAYLAU_DASHBOARD_REFRESH_SECONDS /
+``--snapshot-seconds`` / ``--poll-seconds`` override SAYLAU_DASHBOARD_SNAPSHOT_SECONDS /
 SAYLAU_DASHBOARD_POLL_SECONDS (default: the settings' defaults). Last line:
 ``screen_bench screens=… rate=… p50_s=… p95_s=… max_s=…`` (targets: p95 ≤ 2 s, max ≤ 5 s).
 """
@@ -346,20 +346,20 @@ def main() -> int:
     parser.add_argument("--screens", type=int, default=100)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=120.0)
-    parser.add_argument("--refresh-seconds", type=float, default=None)
+    parser.add_argument("--snapshot-seconds", type=float, default=None)
     parser.add_argument("--poll-seconds", type=float, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the run's folder")
     args = parser.parse_args()
     overrides = {}
-    if args.refresh_seconds is not None:
-        overrides["SAYLAU_DASHBOARD_REFRESH_SECONDS"] = str(args.refresh_seconds)
+    if args.snapshot_seconds is not None:
+        overrides["SAYLAU_DASHBOARD_SNAPSHOT_SECONDS"] = str(args.snapshot_seconds)
     if args.poll_seconds is not None:
         overrides["SAYLAU_DASHBOARD_POLL_SECONDS"] = str(args.poll_seconds)
     from saylau.core.settings import Settings
 
     defaults = Settings()
     poll_s = args.poll_seconds or defaults.dashboard_poll_seconds
-    refresh_s = args.refresh_seconds or defaults.dashboard_refresh_seconds
+    refresh_s = args.snapshot_seconds or defaults.dashboard_snapshot_seconds
     folder = Path(tempfile.mkdtemp(prefix="saylau-screens-"))
     print(f"folder: {folder}; load average before: {_load()}", flush=True)
     site = driver = None

@@ -118,11 +118,14 @@ class Settings(BaseSettings):
     dashboard_host: str = Field("127.0.0.1", description="address the dashboard listens on")
     dashboard_port: int = Field(8050, description="port of the dashboard")
     dashboard_refresh_seconds: float = Field(
-        3.0, gt=0, description="longest a snapshot of the day is reused for every screen; "
-                               "the region page's free observers are read this often")
+        3.0, gt=0, description="how often the pages without a version poll refresh (and "
+                               "the region page's free observers)")
+    dashboard_snapshot_seconds: float = Field(
+        1.0, gt=0, description="longest one snapshot of the day is reused for every wall "
+                               "and region screen (one set of warehouse queries each time)")
     dashboard_poll_seconds: float = Field(
-        0.5, gt=0, description="how often each open screen asks whether its numbers "
-                               "changed (a small request; the numbers follow only if so)")
+        0.5, gt=0, description="how often each wall and region screen asks whether its "
+                               "numbers changed (a small request; they follow only if so)")
     dashboard_rotate_seconds: float = Field(
         20.0, gt=0, description="seconds each map stays on the wall before the next one")
     dashboard_workers: int = Field(

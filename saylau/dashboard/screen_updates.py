@@ -138,26 +138,35 @@ def parts_of(kinds: Sequence[tuple[str, str]], values: Sequence[Any]) -> dict[st
     """The fingerprints of the outputs ``values``, named and typed by ``kinds`` (name,
     FIGURE or PANEL): one per panel; per figure its layout, its traces' types and each
     property of each trace (``name.3.marker``)."""
+    return drawn(kinds, values)[0]
+
+
+def drawn(kinds: Sequence[tuple[str, str]], values: Sequence[Any]
+          ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """``parts_of``, and each figure as plain data (made once, for ``changed_only``)."""
     parts: dict[str, str] = {}
+    figures: dict[str, dict[str, Any]] = {}
     for (name, kind), value in zip(kinds, values, strict=True):
         if kind == PANEL:
             parts[name] = fingerprint(value)
             continue
-        figure = _figure_json(value)
+        figure = figures[name] = _figure_json(value)
         traces = list(figure.get("data", []))
         parts[f"{name}.layout"] = fingerprint(figure.get("layout", {}))
         parts[f"{name}.traces"] = fingerprint([(t.get("type"), sorted(t)) for t in traces])
         for number, trace in enumerate(traces):
             for key, item in trace.items():
                 parts[f"{name}.{number}.{key}"] = fingerprint(item)
-    return parts
+    return parts, figures
 
 
 def changed_only(kinds: Sequence[tuple[str, str]], values: Sequence[Any],
-                 parts: dict[str, str], shown: dict[str, str] | None) -> list[Any]:
+                 parts: dict[str, str], shown: dict[str, str] | None,
+                 figures: dict[str, dict[str, Any]] | None = None) -> list[Any]:
     """Each output as it must be sent to a screen that shows ``shown`` (its parts, None
     if unknown): ``no_update`` if the same, a ``Patch`` of the changed trace properties
-    for a figure of the same shape, else the whole value."""
+    for a figure of the same shape, else the whole value (``figures``: the figures as
+    plain data, from ``drawn``)."""
     if not shown:
         return list(values)
     answer: list[Any] = []
@@ -165,11 +174,12 @@ def changed_only(kinds: Sequence[tuple[str, str]], values: Sequence[Any],
         if kind == PANEL:
             answer.append(dash.no_update if shown.get(name) == parts[name] else value)
         else:
-            answer.append(_figure_update(name, value, parts, shown))
+            plain = figures[name] if figures and name in figures else _figure_json(value)
+            answer.append(_figure_update(name, value, plain, parts, shown))
     return answer
 
 
-def _figure_update(name: str, figure: Any, parts: dict[str, str],
+def _figure_update(name: str, figure: Any, plain: dict[str, Any], parts: dict[str, str],
                    shown: dict[str, str]) -> Any:
     prefix = f"{name}."
     mine = {key: part for key, part in parts.items() if key.startswith(prefix)}
@@ -180,7 +190,7 @@ def _figure_update(name: str, figure: Any, parts: dict[str, str],
     changed = [key for key, part in mine.items() if theirs[key] != part]
     if not changed:
         return dash.no_update
-    traces = _figure_json(figure)["data"]
+    traces = plain["data"]
     patch = dash.Patch()
     for key in changed:
         number, prop = key[len(prefix):].split(".", 1)
@@ -250,17 +260,30 @@ class AnswerCache:
 
     def __init__(self, keep: int = 64) -> None:
         self._answers: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._making: dict[tuple[Any, ...], threading.Event] = {}
         self._keep, self._lock = keep, threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> tuple[int, bytes] | None:
+    def claim(self, key: tuple[Any, ...], wait_s: float = 30.0) -> tuple[int, bytes] | None:
+        """The kept answer for ``key``; if another request is making it, that one once made
+        (screens asking together wait for one answer instead of each making their own);
+        else None, and this request makes it (``put`` or ``release`` it afterwards)."""
         with self._lock:
             found = self._answers.get(key)
-            if found is None:
+            making = self._making.get(key)
+            if found is None and making is None:
+                self._making[key] = threading.Event()
                 self.misses += 1
-            else:
-                self.hits += 1
-            return found
+                return None
+        if found is None and making is not None:
+            making.wait(wait_s)
+            with self._lock:
+                found = self._answers.get(key)
+            if found is None:  # it failed: this one makes its own (without a claim)
+                return None
+        with self._lock:
+            self.hits += 1
+        return found
 
     def put(self, key: tuple[Any, ...], status: int, body: bytes) -> None:
         with self._lock:
@@ -268,6 +291,13 @@ class AnswerCache:
             self._answers.move_to_end(key)
             while len(self._answers) > self._keep:
                 self._answers.popitem(last=False)
+        self.release(key)
+
+    def release(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            making = self._making.pop(key, None)
+        if making is not None:
+            making.set()
 
 
 def answer_cache(server: flask.Flask) -> AnswerCache:
@@ -280,6 +310,7 @@ def install_answer_cache(server: flask.Flask) -> None:
     server.config[_CACHE] = AnswerCache()
     server.before_request(_kept_answer)
     server.after_request(_keep_answer)
+    server.teardown_request(_release_claim)
 
 
 def _callback_key(body: Any) -> tuple[Any, ...] | None:
@@ -299,8 +330,9 @@ def _kept_answer() -> flask.Response | None:
     if request.path != CALLBACK_PATH or request.method != "POST":
         return None
     key = _callback_key(json_body(request))
-    kept = answer_cache(flask.current_app).get(key) if key is not None else None
+    kept = answer_cache(flask.current_app).claim(key) if key is not None else None
     if kept is None:
+        flask.g.saylau_claimed = key  # released when this request ends, whatever happens
         return None
     status, body = kept
     return flask.Response(body, status=status, mimetype="application/json")
@@ -316,3 +348,9 @@ def _keep_answer(response: flask.Response) -> flask.Response:
             answer_cache(flask.current_app).put((marker, *key), response.status_code,
                                                 response.get_data())
     return response
+
+
+def _release_claim(_error: BaseException | None) -> None:
+    key = flask.g.pop("saylau_claimed", None)
+    if key is not None:
+        answer_cache(flask.current_app).release(key)

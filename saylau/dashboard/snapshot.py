@@ -398,7 +398,7 @@ def snapshot_cache(app: flask.Flask) -> SnapshotCache:
             cache = SnapshotCache(
                 lambda as_of: take_snapshot(context.warehouse, as_of, context.region_names,
                                             moments),
-                settings.dashboard_refresh_seconds)
+                settings.dashboard_snapshot_seconds)
             app.config[_CACHE_KEY] = cache
         return cache  # type: ignore[no-any-return]
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.webdriver.support.ui import WebDriverWait
 
 from saylau.cli.runtime import station_index
 from saylau.core.settings import Settings
@@ -165,14 +164,14 @@ def test_the_version_routes_answer_only_who_may_open_the_page(
         "exitpoll", station, at(20, 30), "obs-0", window_start=at(20, 0),
         window_end=at(20, 30), interviews=9,
         choices={"amanat": 5, "auyl": 3, "against_all": 1})])
-    time.sleep(served.settings.dashboard_refresh_seconds + 0.2)  # a new snapshot
+    time.sleep(served.settings.dashboard_snapshot_seconds + 0.2)  # a new snapshot
     assert _version(lead, own) == lead_own
     assert _version(hq, "/wall/version") == wall
     # A report in another region moves the wall's version, not the lead's.
     store_events(served.warehouse, served.day, [event(
         "turnout", served.day.stations(QUIET_REGION)[6], at(20, 50), "obs-q",
         ballots_issued=77)])
-    time.sleep(served.settings.dashboard_refresh_seconds + 0.2)
+    time.sleep(served.settings.dashboard_snapshot_seconds + 0.2)
     assert _version(hq, "/wall/version") != wall
     assert _version(lead, own) == lead_own
     assert _version(hq, other) != _version(hq, own)
@@ -187,7 +186,7 @@ def counted(tmp_path: Path, dashboard_users: DashboardUsers
     warehouse = open_warehouse(f"chdb://{tmp_path}/warehouse")
     load_day(warehouse, day)
     counting = CountingWarehouse(warehouse)
-    settings = Settings(dashboard_refresh_seconds=1.0, data_dir=tmp_path)
+    settings = Settings(dashboard_snapshot_seconds=1.0, data_dir=tmp_path)
     with serve(settings, counting) as url:  # type: ignore[arg-type]
         yield url, counting.queries, day, warehouse
     warehouse.close()

@@ -205,7 +205,7 @@ def test_two_wall_callbacks_in_one_interval_share_one_snapshot(tmp_path: Path) -
     warehouse = open_warehouse(f"chdb://{tmp_path}/warehouse")
     load_day(warehouse, day)
     counting = CountingWarehouse(warehouse)
-    app = create_dashboard(Settings(dashboard_refresh_seconds=60.0), counting)  # type: ignore[arg-type]
+    app = create_dashboard(Settings(dashboard_snapshot_seconds=60.0), counting)  # type: ignore[arg-type]
     module = next(page["module"] for page in dash.page_registry.values() if page["path"] == "/")
     refresh = sys.modules[module].refresh
     with app.server.test_request_context("/"):

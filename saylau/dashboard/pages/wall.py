@@ -30,10 +30,10 @@ from saylau.dashboard.screen_updates import (
     answer_key,
     answered_for,
     changed_only,
+    drawn,
     held_key,
     held_parts,
     input_value,
-    parts_of,
     shown_store,
     version_poll,
 )
@@ -130,9 +130,9 @@ def refresh(_latest: str | None, as_of: str | None, shown: Any) -> tuple[Any, ..
     # One snapshot feeds every panel; its panels and their fingerprints are built once for
     # every screen (once per language: the figures' texts are in the screen's language).
     panels = snap.built(f"{PAGE}.{language}", lambda: _panels(snap))
-    parts = snap.built(f"{PAGE}.{language}.parts", lambda: parts_of(OUTPUTS, panels))
+    parts, figures = snap.built(f"{PAGE}.{language}.parts", lambda: drawn(OUTPUTS, panels))
     # Each screen is sent what differs from what it shows: nothing, a patch, or all.
-    return (*changed_only(OUTPUTS, panels, parts, held),
+    return (*changed_only(OUTPUTS, panels, parts, held, figures),
             shown_store(snap.version, language, parts))
 
 
