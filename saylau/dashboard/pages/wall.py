@@ -18,6 +18,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from saylau.core.i18n import N_
+from saylau.dashboard.aggregate import POINT_LIMIT
 from saylau.dashboard.app import current_context
 from saylau.dashboard.auth import require_page
 from saylau.dashboard.figures import coverage_gap_map, incident_density_map, turnout_map
@@ -150,13 +151,24 @@ def _answer_key(body: dict[str, Any]) -> tuple[Any, ...] | None:
     return (current_snapshot(as_of).version, language, *held_key(version, held))
 
 
+def _in_station_order(stations: pd.DataFrame) -> pd.DataFrame:
+    """Stations drawn one by one, in the order of their ids: the snapshot reads them in no
+    particular order, and a map's markers in another order would be sent again whole
+    (``changed_only``) though nothing changed. Above ``POINT_LIMIT`` the maps draw grid
+    cells, whose order is their own: no sorting of a million ids."""
+    if len(stations) > POINT_LIMIT:
+        return stations
+    return stations.sort_values("station_id", kind="stable", ignore_index=True)
+
+
 def _panels(snap: Snapshot) -> tuple[Any, ...]:
     context = current_context()
     tz, names = ZoneInfo(context.timezone), context.region_names
-    return (turnout_map(context.regions_geojson, snap.summary, snap.state),
-            incident_density_map(context.regions_geojson, snap.density, snap.incident_stations,
-                                 names),
-            coverage_gap_map(context.regions_geojson, snap.gaps, snap.state, names),
+    state = _in_station_order(snap.state)
+    return (turnout_map(context.regions_geojson, snap.summary, state),
+            incident_density_map(context.regions_geojson, snap.density,
+                                 _in_station_order(snap.incident_stations), names),
+            coverage_gap_map(context.regions_geojson, snap.gaps, state, names),
             _headline(snap, tz), _reporting(snap.reporting, tz),
             _categories(snap.incidents_by_category), _region_table(snap.summary),
             _ticker(snap.alerts, names, tz))
