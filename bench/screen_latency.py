@@ -305,6 +305,39 @@ def open_wall(site: Site) -> webdriver.Chrome:
     return driver
 
 
+# What the wall in Chromium asks and how long each answer takes (fetch is what Dash's
+# callbacks and the version poll use).
+RECORD = """
+window.__saylau = {polls: 0, callbacks: [], long: 0};
+const original = window.fetch;
+window.fetch = function (input, init) {
+    const url = input instanceof Request ? input.url : String(input);
+    const started = performance.now();
+    const answer = original.apply(this, arguments);
+    if (url.includes('/wall/version')) { window.__saylau.polls += 1; }
+    if (url.includes('_dash-update-component')) {
+        answer.then(r => r.clone().arrayBuffer()).then(body => {
+            window.__saylau.callbacks.push([performance.now() - started, body.byteLength]);
+        });
+    }
+    return answer;
+};
+new PerformanceObserver(list => { window.__saylau.long += list.getEntries()
+    .reduce((sum, e) => sum + e.duration, 0); }).observe({type: 'longtask'});
+"""
+
+
+def _browser_figures(driver: webdriver.Chrome, seconds: float) -> str:
+    found = driver.execute_script("return window.__saylau;")
+    times = sorted(ms for ms, _size in found["callbacks"])
+    sizes = sorted(size for _ms, size in found["callbacks"])
+    return (f"wall in Chromium: {found['polls']} version polls, {len(times)} callbacks (answer "
+            f"p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms; "
+            f"{percentile(sizes, 0.5) / 1000:.0f} kB p50, {max(sizes, default=0) / 1000:.0f} kB "
+            f"max); main thread busy in long tasks {found['long'] / 1000 / seconds:.0%} of the "
+            f"time")
+
+
 def _shown_count(driver: webdriver.Chrome) -> int | None:
     text = driver.execute_script(READ, INCIDENTS)
     digits = "".join(ch for ch in (text or "") if ch.isdigit())
@@ -376,6 +409,7 @@ def main() -> int:
               f"{defaults.worker_batch_seconds} s)", flush=True)
         driver = open_wall(site)
         print(f"wall open in Chromium; {args.screens - 1} more screens over HTTP", flush=True)
+        driver.execute_script(RECORD)
         screens = run_screens(site, args.screens - 1, poll_s, stop)
         load = Load(site, args.rate)
         sender = threading.Thread(target=load.run, daemon=True)
@@ -421,6 +455,7 @@ def main() -> int:
         print(f"http screens: {polls:,} version polls, {callbacks:,} callbacks "
               f"(p50 {percentile(callback_ms, 0.5):.0f} ms, p95 "
               f"{percentile(callback_ms, 0.95):.0f} ms), {errors} errors")
+        print(_browser_figures(driver, time.monotonic() - load_started + 5))
         print(f"load average after: {_load()}")
     finally:
         stop.set()
