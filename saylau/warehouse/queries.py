@@ -547,6 +547,22 @@ FROM (SELECT {per_station}
       GROUP BY station_id) AS per_station"""
 TURNOUT_SOURCES = ("observer_count", "official")
 
+# The turnout reports' active parts (each a range of insert blocks of one partition, immutable)
+# and the earliest report of some of them: turnout at a passed reporting time changes only
+# when a part holding a report from before that time appears (saylau/dashboard/moments.py).
+TURNOUT_PARTS = """
+SELECT name, partition_id, min_block_number AS first_block, max_block_number AS last_block,
+       data_version, path
+FROM system.parts
+WHERE database = {database:String} AND table = 'turnout_reports' AND active"""
+
+PARTS_FIRST_REPORT = """
+SELECT _part AS name, toUInt32(min(occurred_at)) AS first_report
+FROM $db.turnout_reports
+WHERE _part IN (SELECT arrayJoin({parts:Array(String)}))
+GROUP BY _part"""
+
+
 STATION_RECORD = """
 SELECT station_id, name, region_code, district, settlement, address, lat, lon,
        registered_voters
@@ -615,6 +631,22 @@ def turnout_at_moments(wh: Warehouse, moments: Sequence[dt.datetime],
                                                              ignore_index=True)
     frame["moment"] = pd.to_datetime(frame["moment"], unit="s", utc=True)
     return frame
+
+
+def turnout_parts(wh: Warehouse) -> pd.DataFrame:
+    """The active parts of ``turnout_reports``: name, partition_id, first_block, last_block,
+    data_version (larger than first_block once a mutation rewrote the part), path."""
+    return _as_ints(wh.query_df(TURNOUT_PARTS, {"database": wh.database}),
+                    ["first_block", "last_block", "data_version"])
+
+
+def parts_first_report(wh: Warehouse, parts: Sequence[str]) -> dict[str, int]:
+    """Part name -> the time (unix seconds) of its earliest turnout report."""
+    if not parts:  # an empty array literal is Array(Nothing) on ClickHouse 18.16
+        return {}
+    frame = wh.query_df(PARTS_FIRST_REPORT, {"parts": list(parts)})
+    return {str(name): int(first) for name, first in
+            zip(frame["name"], frame["first_report"], strict=True)}
 
 
 def station_record(wh: Warehouse, station_id: str) -> pd.DataFrame:
