@@ -247,3 +247,20 @@ def test_turnout_read_from_its_own_table_equals_the_archive_late_and_resent_too(
         assert queries.turnout_at_moments(wh, moments, as_of).equals(frame)
     for as_of, state in states.items():
         assert by_id(station_state(wh, as_of)).equals(state)
+
+
+def test_a_region_code_longer_than_a_number_holds_is_read_as_text(warehouse_url) -> None:
+    registry = synthetic_registry(n_stations=20, total_voters=20_000, seed=8)
+    registry.loc[:4, "region_code"] = "REGION-CODE-LONGER-THAN-8"
+    wh = open_warehouse(warehouse_url)
+    create_schema(wh)
+    queries.load_stations(wh, registry)
+    a = registry["station_id"].iloc[0]
+    store(wh, registry, [event("turnout", a, at(10), "obs-1", ballots_issued=10,
+                               source="observer_count")])
+    for ordered in (True, False):
+        state = by_id(station_state(wh, ordered=ordered))
+        assert state["region_code"].to_dict() == registry.set_index("station_id")[
+            "region_code"].to_dict()
+        assert state.at[a, "ballots"] == 10
+    wh.close()
