@@ -60,8 +60,8 @@ class ReportingTurnout:
         kept = [m for m in moments if as_of is None or m <= as_of]
         if not kept or not _single(wh):
             return queries.turnout_at_moments(wh, moments, as_of)
-        parts = queries.turnout_parts(wh)
-        table = _table_folder(parts)
+        parts = queries.table_parts(wh, "turnout_reports")
+        table = queries.parts_folder(parts)
         if table is None or (parts["data_version"] != parts["first_block"]).any():
             return queries.turnout_at_moments(wh, moments, as_of)  # no shortcut: see above
         key = (wh.url, wh.database)
@@ -89,15 +89,6 @@ def _single(wh: Warehouse) -> bool:
         return not parse_warehouse_url(wh.url).cluster
     except Exception:  # an address this module does not know: play safe
         return False
-
-
-def _table_folder(parts: pd.DataFrame) -> str | None:
-    """The one folder (named by the table's UUID) holding every part, else None."""
-    folders = {str(path).rstrip("/").rsplit("/", 1)[0] for path in parts["path"]}
-    if len(folders) != 1:
-        return None
-    folder = folders.pop()
-    return folder if "/store/" in folder else None
 
 
 def _stamp(moment: dt.datetime) -> int:

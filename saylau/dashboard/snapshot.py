@@ -36,11 +36,11 @@ from saylau.dashboard.moments import REPORTING_TURNOUT
 from saylau.warehouse import queries
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.state import (
+    REGISTRY,
     Headline,
     headline,
     region_summary,
     region_totals,
-    station_state,
     sums_by,
     turnout_percent,
 )
@@ -296,7 +296,7 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
         reading_turnout = pool.submit(REPORTING_TURNOUT.at_moments, second, passed, as_of)
         # Unordered, with a hash of each station's row: their sum fingerprints the state
         # whatever the order, without sorting or hashing a million stations here.
-        state = station_state(wh, as_of, ordered=False)
+        state = REGISTRY.station_state(wh, as_of)
         stations = stations_fingerprint(state.pop("fingerprint"))
         alerts = queries.alerts(wh, as_of)
         rejected = sum(queries.rejected_counts(wh).values())

@@ -128,6 +128,26 @@ STATION_STATE_TEXT = (
                           "max(region_code) AS region_code")
     .replace("reinterpretAsUInt64(region_code) AS region_key", "region_code")
     .replace("toUInt64(0) AS region_key", "'' AS region_code"))
+# The registry in the order of its ids' hashes (with each station's hash of its registry
+# row), and the rest of the station state (unordered, with the ids' hashes): a dashboard that
+# keeps the registry (it changes when a registry is loaded, not during the day) reads the
+# million stations' ids, codes and positions once, and then only what events change, put
+# beside the registry it keeps by the hashes (saylau/warehouse/state.py, RegistryCache).
+STATION_REGISTRY = """
+SELECT cityHash64(station_id) AS station_hash, station_id, region_code, lat, lon,
+       registered_voters,
+       cityHash64(station_id, region_code, lat, lon, registered_voters) AS registry_hash
+FROM $db.stations FINAL
+ORDER BY station_hash"""
+STATION_EVENTS_STATE = """
+SELECT cityHash64(station_id) AS station_hash, max(ballots) AS ballots,
+       max(ballots_official) AS ballots_official, max(present) AS present,
+       max(removed) AS removed, {turnout_at}max(changed_at) AS changed_at,
+       max(assigned_at) AS assigned_at,
+       cityHash64(station_id, ballots, ballots_official, present, removed, changed_at,
+                  assigned_at) AS fingerprint
+FROM (
+""" + STATION_STATE.split("\nFROM (\n", 1)[1].replace("{order}", "")
 STATION_ORDER = "ORDER BY cityHash64(station_id), station_id"
 NEWEST_REPORT = "max(turnout_at) AS turnout_at, "
 # Instead of the order, for a caller that needs only to know whether anything changed:
@@ -567,14 +587,15 @@ FROM (SELECT {per_station}
       GROUP BY station_id) AS per_station"""
 TURNOUT_SOURCES = ("observer_count", "official")
 
-# The turnout reports' active parts (each a range of insert blocks of one partition, immutable)
-# and the earliest report of some of them: turnout at a passed reporting time changes only
-# when a part holding a report from before that time appears (saylau/dashboard/moments.py).
-TURNOUT_PARTS = """
+# A table's active parts (each a range of insert blocks of one partition, immutable) and
+# the earliest turnout report of some parts: turnout at a passed reporting time changes only
+# when a part holding a report from before that time appears (saylau/dashboard/moments.py);
+# the registry only when the stations' parts change (saylau/warehouse/state.py).
+TABLE_PARTS = """
 SELECT name, partition_id, min_block_number AS first_block, max_block_number AS last_block,
        data_version, path
 FROM system.parts
-WHERE database = {database:String} AND table = 'turnout_reports' AND active"""
+WHERE database = {database:String} AND table = {table:String} AND active"""
 
 PARTS_FIRST_REPORT = """
 SELECT _part AS name, toUInt32(min(occurred_at)) AS first_report
@@ -653,11 +674,38 @@ def turnout_at_moments(wh: Warehouse, moments: Sequence[dt.datetime],
     return frame
 
 
-def turnout_parts(wh: Warehouse) -> pd.DataFrame:
-    """The active parts of ``turnout_reports``: name, partition_id, first_block, last_block,
+def station_registry(wh: Warehouse) -> pd.DataFrame:
+    """Every station's registry row and hashes, in the order of ``station_hash``."""
+    return _as_ints(wh.query_df(STATION_REGISTRY), ["registered_voters"])
+
+
+def station_events_state(wh: Warehouse, as_of: dt.datetime | None = None,
+                         now: bool = False) -> pd.DataFrame:
+    """``station_state_inputs`` without the registry's columns, unordered, with each id's
+    hash (``station_hash``) and a fingerprint of what events changed."""
+    sql = STATION_EVENTS_STATE.format(
+        stations="", targets="", turnout=(TURNOUT_NOW if now else TURNOUT_AS_OF).format(
+            stations=""),
+        presence=(PRESENCE_NOW if now else PRESENCE_AS_OF).format(stations=""),
+        turnout_at=NEWEST_REPORT if as_of is not None else "")
+    return _as_ints(wh.query_df(sql, _as_of(as_of)),
+                    ["ballots", "ballots_official", "present", "removed"])
+
+
+def table_parts(wh: Warehouse, table: str) -> pd.DataFrame:
+    """The active parts of ``table``: name, partition_id, first_block, last_block,
     data_version (larger than first_block once a mutation rewrote the part), path."""
-    return _as_ints(wh.query_df(TURNOUT_PARTS, {"database": wh.database}),
+    return _as_ints(wh.query_df(TABLE_PARTS, {"database": wh.database, "table": table}),
                     ["first_block", "last_block", "data_version"])
+
+
+def parts_folder(parts: pd.DataFrame) -> str | None:
+    """The one folder (named by the table's UUID) holding every part, else None."""
+    folders = {str(path).rstrip("/").rsplit("/", 1)[0] for path in parts["path"]}
+    if len(folders) != 1:
+        return None
+    folder = folders.pop()
+    return folder if "/store/" in folder else None
 
 
 def parts_first_report(wh: Warehouse, parts: Sequence[str]) -> dict[str, int]:

@@ -17,7 +17,7 @@ from saylau.streams.rows import EVENT_COLUMNS
 from saylau.streams.sink import WarehouseSink
 from saylau.warehouse import queries
 from saylau.warehouse.client import create_schema, open_warehouse
-from saylau.warehouse.state import region_observers, station_state
+from saylau.warehouse.state import RegistryCache, region_observers, station_state
 from tests.integration.events import at, encode, event
 
 pytestmark = pytest.mark.timeout(240)
@@ -264,3 +264,28 @@ def test_a_region_code_longer_than_a_number_holds_is_read_as_text(warehouse_url)
             "region_code"].to_dict()
         assert state.at[a, "ballots"] == 10
     wh.close()
+
+
+def test_the_kept_registry_gives_the_state_read_whole_and_follows_a_new_registry(day) -> None:
+    wh, registry, (a, _b, _c, d) = day
+    kept = RegistryCache()
+    for as_of in (None, dt.datetime.fromisoformat(at(10, 30))):
+        whole = by_id(station_state(wh, as_of, ordered=False).drop(columns="fingerprint"))
+        assert by_id(kept.station_state(wh, as_of).drop(columns="fingerprint")).equals(whole)
+    before = by_id(kept.station_state(wh))["fingerprint"]
+    store(wh, registry, [event("turnout", a, at(13), "obs-1", ballots_issued=300,
+                               source="observer_count")])
+    after = by_id(kept.station_state(wh))
+    assert after.at[a, "ballots"] == 300
+    changed = after["fingerprint"] != before
+    assert list(changed[changed].index) == [a]
+    # A registry loaded again with other voters at one station: read again, seen.
+    moved = registry.copy()
+    moved.loc[moved["station_id"] == d, "registered_voters"] += 7
+    queries.load_stations(wh, moved)
+    state = by_id(kept.station_state(wh))
+    assert state.at[d, "registered_voters"] == int(
+        registry.loc[registry["station_id"] == d, "registered_voters"].iloc[0]) + 7
+    assert state["fingerprint"][d] != after["fingerprint"][d]
+    assert by_id(station_state(wh, ordered=False).drop(columns="fingerprint")).equals(
+        state.drop(columns="fingerprint"))
