@@ -34,14 +34,12 @@ import pandas as pd
 from saylau.warehouse import queries
 from saylau.warehouse.client import Warehouse, parse_warehouse_url
 
-Blocks = dict[str, list[tuple[int, int]]]  # partition -> block ranges (first, last)
-
 
 @dataclass
 class _Known:
     table: str = ""  # the folder of the table's parts
     parts: frozenset[str] = frozenset()
-    blocks: Blocks = field(default_factory=dict)
+    blocks: queries.Blocks = field(default_factory=dict)
     by_moment: dict[int, pd.DataFrame] = field(default_factory=dict)  # unix s -> rows
 
 
@@ -73,8 +71,8 @@ class ReportingTurnout:
         fresh = queries.turnout_at_moments(wh, missing, as_of) if missing else None
         computed = {_stamp(m): _rows_at(fresh, m) for m in missing if m in kept}
         with self._lock:
-            self._known[key] = _Known(table, frozenset(parts["name"]), _blocks(parts),
-                                      {**valid, **computed})
+            self._known[key] = _Known(table, frozenset(parts["name"]),
+                                      queries.parts_blocks(parts), {**valid, **computed})
         frames = [valid[_stamp(m)] if m in remembered else _rows_at(fresh, m)
                   for m in moments]
         frames = [frame for frame in frames if not frame.empty]
@@ -101,39 +99,18 @@ def _rows_at(frame: pd.DataFrame | None, moment: dt.datetime) -> pd.DataFrame:
     return frame[frame["moment"] == pd.Timestamp(moment).tz_convert("UTC")]
 
 
-def _blocks(parts: pd.DataFrame) -> Blocks:
-    blocks: Blocks = {}
-    for partition, first, last in zip(parts["partition_id"], parts["first_block"],
-                                      parts["last_block"], strict=True):
-        blocks.setdefault(str(partition), []).append((int(first), int(last)))
-    return blocks
-
-
-def _covered(first: int, last: int, ranges: list[tuple[int, int]]) -> bool:
-    """Whether every block from ``first`` to ``last`` lies in one of ``ranges``."""
-    for start, end in sorted(ranges):
-        if start > first:
-            return False
-        if end >= first:
-            first = end + 1
-            if first > last:
-                return True
-    return first > last
-
-
 def _still_valid(wh: Warehouse, known: _Known, parts: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """The remembered figures that the parts now in the table cannot have changed."""
     if not known.by_moment:
         return {}
-    now = _blocks(parts)
-    for partition, ranges in known.blocks.items():  # every seen block still held?
-        if not all(_covered(first, last, now.get(partition, [])) for first, last in ranges):
-            return {}
+    if not queries.blocks_still_held(known.blocks, parts):  # a seen block gone: forget
+        return {}
     new = [str(name) for name, partition, first, last in zip(
                parts["name"], parts["partition_id"], parts["first_block"], parts["last_block"],
                strict=True)
            if name not in known.parts
-           and not _covered(int(first), int(last), known.blocks.get(str(partition), []))]
+           and not queries.blocks_covered(int(first), int(last),
+                                          known.blocks.get(str(partition), []))]
     first_reports = queries.parts_first_report(wh, new)
     if len(first_reports) < len(new):  # some went away meanwhile (merged): unknown data
         return {}

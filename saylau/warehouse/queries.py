@@ -20,6 +20,8 @@ import pandas as pd
 
 from saylau.warehouse.client import Warehouse, insert_in_chunks
 
+Blocks = dict[str, list[tuple[int, int]]]  # partition -> insert block ranges (first, last)
+
 STATION_COLUMNS = ("station_id", "name", "region_code", "district", "settlement", "address",
                    "lat", "lon", "registered_voters")
 END_OF_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -697,6 +699,42 @@ def table_parts(wh: Warehouse, table: str) -> pd.DataFrame:
     data_version (larger than first_block once a mutation rewrote the part), path."""
     return _as_ints(wh.query_df(TABLE_PARTS, {"database": wh.database, "table": table}),
                     ["first_block", "last_block", "data_version"])
+
+
+def parts_blocks(parts: pd.DataFrame) -> Blocks:
+    blocks: Blocks = {}
+    for partition, first, last in zip(parts["partition_id"], parts["first_block"],
+                                      parts["last_block"], strict=True):
+        blocks.setdefault(str(partition), []).append((int(first), int(last)))
+    return blocks
+
+
+def blocks_covered(first: int, last: int, ranges: list[tuple[int, int]]) -> bool:
+    """Whether every block from ``first`` to ``last`` lies in one of ``ranges``."""
+    for start, end in sorted(ranges):
+        if start > first:
+            return False
+        if end >= first:
+            first = end + 1
+            if first > last:
+                return True
+    return first > last
+
+
+def blocks_still_held(known: Blocks, parts: pd.DataFrame) -> bool:
+    """Whether every block of ``known`` lies in one of ``parts`` (none was dropped)."""
+    now = parts_blocks(parts)
+    return all(blocks_covered(first, last, now.get(partition, []))
+               for partition, ranges in known.items() for first, last in ranges)
+
+
+def only_known_blocks(known: Blocks, parts: pd.DataFrame) -> bool:
+    """Whether ``parts`` hold exactly the blocks of ``known``: the same data, however merged
+    (a merge of a ReplacingMergeTree drops only copies that FINAL drops anyway)."""
+    return blocks_still_held(known, parts) and all(
+        blocks_covered(int(first), int(last), known.get(str(partition), []))
+        for partition, first, last in zip(parts["partition_id"], parts["first_block"],
+                                          parts["last_block"], strict=True))
 
 
 def parts_folder(parts: pd.DataFrame) -> str | None:

@@ -206,15 +206,16 @@ def region_summary(state: pd.DataFrame, region_names: dict[str, str],
 @dataclass(frozen=True)
 class _Registry:
     folder: str  # the stations table's folder (named by its UUID) ...
-    parts: frozenset[str]  # ... and its parts (immutable) when this was read
+    blocks: queries.Blocks  # ... and the insert blocks its parts held when this was read
     frame: pd.DataFrame  # station_id, region_code, lat, lon, registered_voters
     index: pd.Index  # station_hash of each row (unique), looked up by hash
     row_hashes: np.ndarray  # registry_hash of each row
 
 
 class RegistryCache:
-    """The registry's million rows read once, kept while the stations table's parts stay
-    the same (a registry is loaded before the day, not during it), for ``station_state``.
+    """The registry's million rows read once, kept while the stations table's parts hold
+    the same insert blocks (merged or not: a registry is loaded before the day, not during
+    it), for ``station_state``.
 
     The state is then the kept rows beside ``queries.station_events_state``'s, matched by
     the hashes of the ids, which must be the very same set (else the registry changed
@@ -256,11 +257,11 @@ class RegistryCache:
         folder = queries.parts_folder(parts)
         if folder is None or (parts["data_version"] != parts["first_block"]).any():
             return None
-        names = frozenset(parts["name"])
         key = (wh.url, wh.database)
         with self._lock:
             kept = self._kept.get(key)
-        if kept is not None and kept.folder == folder and kept.parts == names:
+        if kept is not None and kept.folder == folder \
+                and queries.only_known_blocks(kept.blocks, parts):
             return kept
         rows = queries.station_registry(wh)
         hashes = rows["station_hash"].to_numpy(dtype=np.uint64)
@@ -268,7 +269,7 @@ class RegistryCache:
             return None
         index = pd.Index(hashes)
         index.get_indexer(hashes[:1])  # its hash table, made once
-        kept = _Registry(folder, names,
+        kept = _Registry(folder, queries.parts_blocks(parts),
                          rows[["station_id", "region_code", "lat", "lon",
                                "registered_voters"]].reset_index(drop=True),
                          index, rows["registry_hash"].to_numpy(dtype=np.uint64))
