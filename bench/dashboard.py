@@ -8,7 +8,11 @@ writes) and times, median of several runs after a warm-up, with and without ``as
           every incident with its review, turnout at the passed official reporting times,
           alerts, rejected counts, latest event time, and the tables derived from them
           (region summary, headline, incidents by category and region, stations with
-          incidents, coverage gaps, the content fingerprint); figures left out;
+          incidents, coverage gaps, the content fingerprint); figures left out. The
+          warm-up reads the registry and the turnout at the passed reporting times, which
+          the wall keeps while the warehouse's parts show they did not change
+          (saylau/warehouse/state.py RegistryCache, saylau/dashboard/moments.py), so the
+          timed runs are the refreshes of a running wall (a first refresh costs more);
   region  one region's station states + the redeployment inputs (its observers' latest
           check events, its incidents) for the region with most stations.
 In the same run it copies the same archive rows into a throwaway PostgreSQL cluster

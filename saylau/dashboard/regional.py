@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from saylau.dashboard.aggregate import bounded_cells
+from saylau.dashboard.language import t
 from saylau.dashboard.names import coverage_name
 from saylau.geo.redeploy import observer_positions, station_priority, suggest_redeployment
 from saylau.warehouse.state import COVERAGE_STATES
@@ -22,6 +24,10 @@ COVERAGE_COLOURS = {"present": "#2ecc71", "en_route": "#3498db", "removed": "#8e
 FREE_REASONS = {"checkout:removed": "removed", "checkout:shift_end": "shift ended",
                 "checkout:reassigned": "reassigned", "checkout:other": "checked out",
                 "": "reserve"}
+# A region's map draws each station while it has at most REGION_POINT_LIMIT (as many as a
+# screen shows apart); above that, a grid of at most REGION_GRID x REGION_GRID cells.
+REGION_POINT_LIMIT = 5_000
+REGION_GRID = 40
 
 
 def version_of(frame: pd.DataFrame) -> str:
@@ -82,10 +88,14 @@ def suggestions(free: pd.DataFrame, region_stations: pd.DataFrame, all_stations:
                                 uncovered[["station_id", "lon", "lat", "priority"]], max_km)
 
 
-def region_map(stations: pd.DataFrame, outline: dict[str, Any] | None = None) -> go.Figure:
+def region_map(stations: pd.DataFrame, outline: dict[str, Any] | None = None,
+               limit: int = REGION_POINT_LIMIT) -> go.Figure:
     """The region's stations coloured by coverage over the region's outline (a GeoJSON
     feature), on a plain background: no tile server, no text layers (the page must work
-    without internet access)."""
+    without internet access). Up to ``limit`` stations each is a point; above it (more
+    than a screen can show) the stations are binned here into at most
+    ``REGION_GRID`` × ``REGION_GRID`` cells, each coloured by its share of stations with
+    an observer present and carrying its counts by coverage state."""
     figure = go.Figure()
     if outline is not None:
         code = outline["properties"]["region_code"]
@@ -94,19 +104,54 @@ def region_map(stations: pd.DataFrame, outline: dict[str, Any] | None = None) ->
             z=[0], featureidkey="properties.region_code", showscale=False, hoverinfo="skip",
             colorscale=[[0, "#f4f4f4"], [1, "#f4f4f4"]], showlegend=False,
             marker={"line": {"width": 1.5, "color": "#555"}}))
-    for state in COVERAGE_STATES:
-        subset = stations[stations["coverage"] == state]
-        figure.add_trace(go.Scattermap(
-            lat=subset["lat"].tolist(), lon=subset["lon"].tolist(), mode="markers",
-            name=f"{coverage_name(state)} ({len(subset)})",
-            marker={"size": 9, "color": COVERAGE_COLOURS[state]},
-            text=subset["station_id"].tolist(),
-            hovertemplate="%{text}<extra>" + coverage_name(state) + "</extra>"))
+    if len(stations) > limit:
+        figure.add_trace(_coverage_grid(region_grid(stations)))
+    else:
+        for state in COVERAGE_STATES:
+            subset = stations[stations["coverage"] == state]
+            figure.add_trace(go.Scattermap(
+                lat=subset["lat"].tolist(), lon=subset["lon"].tolist(), mode="markers",
+                name=f"{coverage_name(state)} ({len(subset)})",
+                marker={"size": 9, "color": COVERAGE_COLOURS[state]},
+                text=subset["station_id"].tolist(),
+                hovertemplate="%{text}<extra>" + coverage_name(state) + "</extra>"))
     figure.update_layout(
         map={"style": "white-bg", "center": _centre(stations), "zoom": _zoom(stations)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, legend={"x": 0.01, "y": 0.99},
         uirevision="keep-view")
     return figure
+
+
+def region_grid(stations: pd.DataFrame) -> pd.DataFrame:
+    """The region map's cells: ``bounded_cells`` of the stations by coverage state, with
+    ``present_pct``, the share of each cell's stations with an observer present."""
+    cells = bounded_cells(stations, "coverage", COVERAGE_STATES, REGION_GRID)
+    cells["present_pct"] = (cells["present"] * 100 / cells["points"]).round(1)
+    return cells
+
+
+def _coverage_grid(cells: pd.DataFrame) -> go.Choroplethmap:
+    """The cells as squares (GeoJSON polygons, one feature per cell)."""
+    features = [{"type": "Feature", "id": str(number), "properties": {},
+                 "geometry": {"type": "Polygon", "coordinates": [[
+                     [w, s], [e, s], [e, n], [w, n], [w, s]]]}}
+                for number, (s, n, w, e) in enumerate(zip(
+                    cells["lat0"].round(5).tolist(), cells["lat1"].round(5).tolist(),
+                    cells["lon0"].round(5).tolist(), cells["lon1"].round(5).tolist(),
+                    strict=True))]
+    states = ", ".join(f"{coverage_name(state)} %{{customdata[{i + 1}]:,}}"
+                       for i, state in enumerate(COVERAGE_STATES))
+    return go.Choroplethmap(
+        geojson={"type": "FeatureCollection", "features": features},
+        locations=[str(number) for number in range(len(cells))],
+        z=cells["present_pct"].tolist(), zmin=0, zmax=100,
+        colorscale=[[0, COVERAGE_COLOURS["absent"]], [1, COVERAGE_COLOURS["present"]]],
+        marker={"opacity": 0.8, "line": {"width": 0}},
+        customdata=cells[["points", *COVERAGE_STATES]].to_numpy().tolist(),
+        name=t("stations (grid)"), showlegend=True,
+        colorbar={"title": {"text": t("stations with an observer")}, "ticksuffix": "%"},
+        hovertemplate="%{customdata[0]:,} " + t("stations") + "<br>" + states
+        + "<extra></extra>")
 
 
 def _centre(stations: pd.DataFrame) -> dict[str, float]:

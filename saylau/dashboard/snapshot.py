@@ -32,14 +32,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from saylau.core.settings import Settings
+from saylau.dashboard.moments import REPORTING_TURNOUT
 from saylau.warehouse import queries
 from saylau.warehouse.client import Warehouse
 from saylau.warehouse.state import (
+    REGISTRY,
     Headline,
     headline,
     region_summary,
     region_totals,
-    station_state,
     sums_by,
     turnout_percent,
 )
@@ -292,10 +293,10 @@ def take_snapshot(wh: Warehouse, as_of: dt.datetime | None, region_names: dict[s
     passed = [m for m in reporting_times if latest is not None and m <= latest]
     with _readers(wh, 2) as (first, second), ThreadPoolExecutor(2) as pool:
         reading_incidents = pool.submit(_incidents_counted, first, as_of)
-        reading_turnout = pool.submit(queries.turnout_at_moments, second, passed, as_of)
+        reading_turnout = pool.submit(REPORTING_TURNOUT.at_moments, second, passed, as_of)
         # Unordered, with a hash of each station's row: their sum fingerprints the state
         # whatever the order, without sorting or hashing a million stations here.
-        state = station_state(wh, as_of, ordered=False)
+        state = REGISTRY.station_state(wh, as_of)
         stations = stations_fingerprint(state.pop("fingerprint"))
         alerts = queries.alerts(wh, as_of)
         rejected = sum(queries.rejected_counts(wh).values())

@@ -20,6 +20,8 @@ import pandas as pd
 
 from saylau.warehouse.client import Warehouse, insert_in_chunks
 
+Blocks = dict[str, list[tuple[int, int]]]  # partition -> insert block ranges (first, last)
+
 STATION_COLUMNS = ("station_id", "name", "region_code", "district", "settlement", "address",
                    "lat", "lon", "registered_voters")
 END_OF_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -72,28 +74,38 @@ GROUP BY target_station_id"""
 # {turnout_at} is NEWEST_REPORT for a state as of a moment, which checks that no report
 # is newer (saylau/warehouse/state.py), else empty: a tenth of the query's time at 1M stations.
 # Every branch names its columns: 18.16 drops a column the outer query does not use by
-# its name in the first branch but by position in the others.
+# its name in the first branch but by position in the others. The region code travels as
+# its bytes in a number (max() of a number, not of a text, over every row: a sixth of the
+# query at 1M stations), exact for codes of up to 8 bytes (REGION_KEY_BYTES) without a
+# NUL byte; any other (region_length) sends the question to STATION_STATE_TEXT, which
+# folds the text.
 STATION_STATE = """
-SELECT station_id, max(region_code) AS region_code, sum(lat) AS lat, sum(lon) AS lon,
+SELECT station_id, reinterpretAsString(max(region_key)) AS region_code,
+       max(region_length) AS region_length, sum(lat) AS lat, sum(lon) AS lon,
        sum(registered_voters) AS registered_voters, max(ballots) AS ballots,
        max(ballots_official) AS ballots_official, max(present) AS present,
        max(removed) AS removed, {turnout_at}max(changed_at) AS changed_at,
        max(assigned_at) AS assigned_at{fingerprint}
 FROM (
-    SELECT station_id, region_code, lat, lon, registered_voters, toUInt32(0) AS ballots,
+    SELECT station_id, reinterpretAsUInt64(region_code) AS region_key,
+           if(position(region_code, '\\0') > 0, 1000, length(region_code)) AS region_length,
+           lat, lon, registered_voters,
+           toUInt32(0) AS ballots,
            toUInt32(0) AS ballots_official, toUInt8(0) AS present, toUInt8(0) AS removed,
            toDateTime(0, 'UTC') AS turnout_at, toDateTime(0, 'UTC') AS changed_at,
            toDateTime(0, 'UTC') AS assigned_at, toUInt8(1) AS registered
     FROM $db.stations FINAL WHERE 1 {stations}
     UNION ALL
-    SELECT station_id, '' AS region_code, toFloat64(0) AS lat, toFloat64(0) AS lon,
+    SELECT station_id, toUInt64(0) AS region_key, toUInt64(0) AS region_length,
+           toFloat64(0) AS lat, toFloat64(0) AS lon,
            toUInt32(0) AS registered_voters, ballots, ballots_official,
            toUInt8(0) AS present, toUInt8(0) AS removed, turnout_at,
            toDateTime(0, 'UTC') AS changed_at, toDateTime(0, 'UTC') AS assigned_at,
            toUInt8(0) AS registered
     FROM ({turnout}) AS turnout
     UNION ALL
-    SELECT station_id, '' AS region_code, toFloat64(0) AS lat, toFloat64(0) AS lon,
+    SELECT station_id, toUInt64(0) AS region_key, toUInt64(0) AS region_length,
+           toFloat64(0) AS lat, toFloat64(0) AS lon,
            toUInt32(0) AS registered_voters, toUInt32(0) AS ballots,
            toUInt32(0) AS ballots_official, toUInt8(status = 'checkin') AS present,
            toUInt8(status = 'checkout:removed') AS removed,
@@ -101,8 +113,9 @@ FROM (
            toDateTime(0, 'UTC') AS assigned_at, toUInt8(0) AS registered
     FROM ({presence}) AS observers
     UNION ALL
-    SELECT target_station_id AS station_id, '' AS region_code, toFloat64(0) AS lat,
-           toFloat64(0) AS lon, toUInt32(0) AS registered_voters, toUInt32(0) AS ballots,
+    SELECT target_station_id AS station_id, toUInt64(0) AS region_key,
+           toUInt64(0) AS region_length, toFloat64(0) AS lat, toFloat64(0) AS lon,
+           toUInt32(0) AS registered_voters, toUInt32(0) AS ballots,
            toUInt32(0) AS ballots_official, toUInt8(0) AS present, toUInt8(0) AS removed,
            toDateTime(0, 'UTC') AS turnout_at, toDateTime(0, 'UTC') AS changed_at,
            occurred_at AS assigned_at, toUInt8(0) AS registered
@@ -111,6 +124,32 @@ FROM (
 GROUP BY station_id
 HAVING max(registered) = 1
 {order}"""
+REGION_KEY_BYTES = 8
+STATION_STATE_TEXT = (
+    STATION_STATE.replace("reinterpretAsString(max(region_key)) AS region_code",
+                          "max(region_code) AS region_code")
+    .replace("reinterpretAsUInt64(region_code) AS region_key", "region_code")
+    .replace("toUInt64(0) AS region_key", "'' AS region_code"))
+# The registry in the order of its ids' hashes (with each station's hash of its registry
+# row), and the rest of the station state (unordered, with the ids' hashes): a dashboard that
+# keeps the registry (it changes when a registry is loaded, not during the day) reads the
+# million stations' ids, codes and positions once, and then only what events change, put
+# beside the registry it keeps by the hashes (saylau/warehouse/state.py, RegistryCache).
+STATION_REGISTRY = """
+SELECT cityHash64(station_id) AS station_hash, station_id, region_code, lat, lon,
+       registered_voters,
+       cityHash64(station_id, region_code, lat, lon, registered_voters) AS registry_hash
+FROM $db.stations FINAL
+ORDER BY station_hash"""
+STATION_EVENTS_STATE = """
+SELECT cityHash64(station_id) AS station_hash, max(ballots) AS ballots,
+       max(ballots_official) AS ballots_official, max(present) AS present,
+       max(removed) AS removed, {turnout_at}max(changed_at) AS changed_at,
+       max(assigned_at) AS assigned_at,
+       cityHash64(station_id, ballots, ballots_official, present, removed, changed_at,
+                  assigned_at) AS fingerprint
+FROM (
+""" + STATION_STATE.split("\nFROM (\n", 1)[1].replace("{order}", "")
 STATION_ORDER = "ORDER BY cityHash64(station_id), station_id"
 NEWEST_REPORT = "max(turnout_at) AS turnout_at, "
 # Instead of the order, for a caller that needs only to know whether anything changed:
@@ -332,14 +371,17 @@ def station_state_inputs(wh: Warehouse, as_of: dt.datetime | None = None,
     stations = STATION_IN_REGION if region else ""
     turnout = TURNOUT_NOW if now else TURNOUT_AS_OF
     presence = PRESENCE_NOW if now else PRESENCE_AS_OF
-    sql = STATION_STATE.format(
-        stations=stations, targets=TARGET_IN_REGION if region else "",
-        turnout=turnout.format(stations=stations), presence=presence.format(stations=stations),
-        order=STATION_ORDER if ordered else "",
-        fingerprint="" if ordered else STATION_FINGERPRINT,
-        turnout_at=NEWEST_REPORT if as_of is not None else "")
+    parts = {"stations": stations, "targets": TARGET_IN_REGION if region else "",
+             "turnout": turnout.format(stations=stations),
+             "presence": presence.format(stations=stations),
+             "order": STATION_ORDER if ordered else "",
+             "fingerprint": "" if ordered else STATION_FINGERPRINT,
+             "turnout_at": NEWEST_REPORT if as_of is not None else ""}
     params = {**_as_of(as_of), **({"region": region} if region else {})}
-    frame = wh.query_df(sql, params)
+    frame = wh.query_df(STATION_STATE.format(**parts), params)
+    if len(frame) and int(frame["region_length"].max()) > REGION_KEY_BYTES:
+        frame = wh.query_df(STATION_STATE_TEXT.format(**parts), params)
+    frame = frame.drop(columns="region_length")
     return _as_ints(frame, ["registered_voters", "ballots", "ballots_official", "present",
                             "removed"])
 
@@ -547,6 +589,23 @@ FROM (SELECT {per_station}
       GROUP BY station_id) AS per_station"""
 TURNOUT_SOURCES = ("observer_count", "official")
 
+# A table's active parts (each a range of insert blocks of one partition, immutable) and
+# the earliest turnout report of some parts: turnout at a passed reporting time changes only
+# when a part holding a report from before that time appears (saylau/dashboard/moments.py);
+# the registry only when the stations' parts change (saylau/warehouse/state.py).
+TABLE_PARTS = """
+SELECT name, partition_id, min_block_number AS first_block, max_block_number AS last_block,
+       data_version, path
+FROM system.parts
+WHERE database = {database:String} AND table = {table:String} AND active"""
+
+PARTS_FIRST_REPORT = """
+SELECT _part AS name, toUInt32(min(occurred_at)) AS first_report
+FROM $db.turnout_reports
+WHERE _part IN (SELECT arrayJoin({parts:Array(String)}))
+GROUP BY _part"""
+
+
 STATION_RECORD = """
 SELECT station_id, name, region_code, district, settlement, address, lat, lon,
        registered_voters
@@ -615,6 +674,85 @@ def turnout_at_moments(wh: Warehouse, moments: Sequence[dt.datetime],
                                                              ignore_index=True)
     frame["moment"] = pd.to_datetime(frame["moment"], unit="s", utc=True)
     return frame
+
+
+def station_registry(wh: Warehouse) -> pd.DataFrame:
+    """Every station's registry row and hashes, in the order of ``station_hash``."""
+    return _as_ints(wh.query_df(STATION_REGISTRY), ["registered_voters"])
+
+
+def station_events_state(wh: Warehouse, as_of: dt.datetime | None = None,
+                         now: bool = False) -> pd.DataFrame:
+    """``station_state_inputs`` without the registry's columns, unordered, with each id's
+    hash (``station_hash``) and a fingerprint of what events changed."""
+    sql = STATION_EVENTS_STATE.format(
+        stations="", targets="", turnout=(TURNOUT_NOW if now else TURNOUT_AS_OF).format(
+            stations=""),
+        presence=(PRESENCE_NOW if now else PRESENCE_AS_OF).format(stations=""),
+        turnout_at=NEWEST_REPORT if as_of is not None else "")
+    return _as_ints(wh.query_df(sql, _as_of(as_of)),
+                    ["ballots", "ballots_official", "present", "removed"])
+
+
+def table_parts(wh: Warehouse, table: str) -> pd.DataFrame:
+    """The active parts of ``table``: name, partition_id, first_block, last_block,
+    data_version (larger than first_block once a mutation rewrote the part), path."""
+    return _as_ints(wh.query_df(TABLE_PARTS, {"database": wh.database, "table": table}),
+                    ["first_block", "last_block", "data_version"])
+
+
+def parts_blocks(parts: pd.DataFrame) -> Blocks:
+    blocks: Blocks = {}
+    for partition, first, last in zip(parts["partition_id"], parts["first_block"],
+                                      parts["last_block"], strict=True):
+        blocks.setdefault(str(partition), []).append((int(first), int(last)))
+    return blocks
+
+
+def blocks_covered(first: int, last: int, ranges: list[tuple[int, int]]) -> bool:
+    """Whether every block from ``first`` to ``last`` lies in one of ``ranges``."""
+    for start, end in sorted(ranges):
+        if start > first:
+            return False
+        if end >= first:
+            first = end + 1
+            if first > last:
+                return True
+    return first > last
+
+
+def blocks_still_held(known: Blocks, parts: pd.DataFrame) -> bool:
+    """Whether every block of ``known`` lies in one of ``parts`` (none was dropped)."""
+    now = parts_blocks(parts)
+    return all(blocks_covered(first, last, now.get(partition, []))
+               for partition, ranges in known.items() for first, last in ranges)
+
+
+def only_known_blocks(known: Blocks, parts: pd.DataFrame) -> bool:
+    """Whether ``parts`` hold exactly the blocks of ``known``: the same data, however merged
+    (a merge of a ReplacingMergeTree drops only copies that FINAL drops anyway)."""
+    return blocks_still_held(known, parts) and all(
+        blocks_covered(int(first), int(last), known.get(str(partition), []))
+        for partition, first, last in zip(parts["partition_id"], parts["first_block"],
+                                          parts["last_block"], strict=True))
+
+
+def parts_folder(parts: pd.DataFrame) -> str | None:
+    """The one folder (named by the table's UUID) holding every part, else None."""
+    folders = {str(path).rstrip("/").rsplit("/", 1)[0] for path in parts["path"]}
+    if len(folders) != 1:
+        return None
+    folder = folders.pop()
+    return folder if "/store/" in folder else None
+
+
+def parts_first_report(wh: Warehouse, parts: Sequence[str]) -> dict[str, int]:
+    """Part name -> the time (unix seconds) of its earliest turnout report."""
+    if not parts:  # an empty array literal is Array(Nothing) on ClickHouse 18.16
+        return {}
+    frame = wh.query_df(PARTS_FIRST_REPORT, {"parts": list(parts)})
+    return {str(name): int(first) for name, first in
+            zip(frame["name"], frame["first_report"], strict=True)}
 
 
 def station_record(wh: Warehouse, station_id: str) -> pd.DataFrame:

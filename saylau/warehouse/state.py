@@ -11,6 +11,7 @@ the raw archive, so late and out-of-order events count where they belong either 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -197,3 +198,84 @@ def region_summary(state: pd.DataFrame, region_names: dict[str, str],
     grouped = region_turnout(state, totals).rename(columns={"covered_stations": "covered"})
     grouped["region_name"] = grouped["region_code"].map(region_names).fillna(grouped["region_code"])
     return grouped.sort_values("region_code").reset_index(drop=True)
+
+
+# --- The registry kept between snapshots ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Registry:
+    folder: str  # the stations table's folder (named by its UUID) ...
+    blocks: queries.Blocks  # ... and the insert blocks its parts held when this was read
+    frame: pd.DataFrame  # station_id, region_code, lat, lon, registered_voters
+    index: pd.Index  # station_hash of each row (unique), looked up by hash
+    row_hashes: np.ndarray  # registry_hash of each row
+
+
+class RegistryCache:
+    """The registry's million rows read once, kept while the stations table's parts hold
+    the same insert blocks (merged or not: a registry is loaded before the day, not during
+    it), for ``station_state``.
+
+    The state is then the kept rows beside ``queries.station_events_state``'s, matched by
+    the hashes of the ids, which must be the very same set (else the registry changed
+    meanwhile, or two ids share a hash, and the state is read whole as before). Only for a
+    warehouse whose tables live in folders named by their UUID (see
+    ``saylau.dashboard.moments``); elsewhere the state is read whole every time.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], _Registry] = {}
+        self._lock = threading.Lock()
+
+    def station_state(self, wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:
+        """``station_state(wh, as_of, ordered=False)``, in another order (the same every
+        time), its ``fingerprint`` also covering each station's registry row."""
+        registry = self._registry(wh)
+        if registry is not None:
+            events = _latest_state(
+                wh, as_of, lambda now: queries.station_events_state(wh, as_of, now),
+                ["turnout_at", "changed_at"])
+            # Each registry row's events row: the same hashes (they are unique in the
+            # registry, and the events' come one per registered station), else no match.
+            rows = registry.index.get_indexer(events["station_hash"].to_numpy(np.uint64))
+            if len(rows) == len(registry.frame) and (rows >= 0).all():
+                order = np.empty_like(rows)
+                order[rows] = np.arange(len(rows))
+                events = events.take(order).reset_index(drop=True)
+                fingerprint = events["fingerprint"].to_numpy(dtype=np.uint64) \
+                    + registry.row_hashes  # modulo 2**64
+                columns = {c: events[c] for c in events.columns  # both indexed 0..n-1
+                           if c not in ("station_hash", "fingerprint")}
+                return assemble(registry.frame.assign(**columns, fingerprint=fingerprint))
+            with self._lock:
+                self._kept.pop((wh.url, wh.database), None)
+        return station_state(wh, as_of, ordered=False)
+
+    def _registry(self, wh: Warehouse) -> _Registry | None:
+        parts = queries.table_parts(wh, "stations")
+        folder = queries.parts_folder(parts)
+        if folder is None or (parts["data_version"] != parts["first_block"]).any():
+            return None
+        key = (wh.url, wh.database)
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept.folder == folder \
+                and queries.only_known_blocks(kept.blocks, parts):
+            return kept
+        rows = queries.station_registry(wh)
+        hashes = rows["station_hash"].to_numpy(dtype=np.uint64)
+        if len(hashes) > 1 and not (np.diff(hashes) > 0).all():  # two ids, one hash
+            return None
+        index = pd.Index(hashes)
+        index.get_indexer(hashes[:1])  # its hash table, made once
+        kept = _Registry(folder, queries.parts_blocks(parts),
+                         rows[["station_id", "region_code", "lat", "lon",
+                               "registered_voters"]].reset_index(drop=True),
+                         index, rows["registry_hash"].to_numpy(dtype=np.uint64))
+        with self._lock:
+            self._kept[key] = kept
+        return kept
+
+
+REGISTRY = RegistryCache()

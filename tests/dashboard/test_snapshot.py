@@ -155,9 +155,11 @@ def test_two_callbacks_in_one_interval_share_one_snapshot(day_warehouse):
 def test_ten_screens_at_once_cost_one_set_of_queries(day_warehouse):
     _day, warehouse = day_warehouse
     counting = CountingWarehouse(warehouse)
+    take_snapshot(counting, None, {}, REPORTING)  # from here on the registry and the
+    before = counting.total                       # passed reporting times are kept
     cache = SnapshotCache(lambda as_of: take_snapshot(counting, as_of, {}, REPORTING), 60.0)
     cache.get(None)
-    one_set = counting.total
+    one_set = counting.total - before
     cache = SnapshotCache(lambda as_of: take_snapshot(counting, as_of, {}, REPORTING), 60.0)
     got: list[Snapshot] = []
     screens = [threading.Thread(target=lambda: got.append(cache.get(None))) for _ in range(10)]
@@ -166,7 +168,7 @@ def test_ten_screens_at_once_cost_one_set_of_queries(day_warehouse):
     for screen in screens:
         screen.join(60)
     assert len(got) == 10 and all(s is got[0] for s in got)
-    assert counting.total == 2 * one_set
+    assert counting.total - before == 2 * one_set
 
 
 def test_a_new_interval_or_another_as_of_takes_a_new_snapshot():

@@ -17,7 +17,7 @@ from saylau.streams.rows import EVENT_COLUMNS
 from saylau.streams.sink import WarehouseSink
 from saylau.warehouse import queries
 from saylau.warehouse.client import create_schema, open_warehouse
-from saylau.warehouse.state import region_observers, station_state
+from saylau.warehouse.state import RegistryCache, region_observers, station_state
 from tests.integration.events import at, encode, event
 
 pytestmark = pytest.mark.timeout(240)
@@ -247,3 +247,63 @@ def test_turnout_read_from_its_own_table_equals_the_archive_late_and_resent_too(
         assert queries.turnout_at_moments(wh, moments, as_of).equals(frame)
     for as_of, state in states.items():
         assert by_id(station_state(wh, as_of)).equals(state)
+
+
+def test_a_region_code_longer_than_a_number_holds_is_read_as_text(warehouse_url) -> None:
+    registry = synthetic_registry(n_stations=20, total_voters=20_000, seed=8)
+    registry.loc[:4, "region_code"] = "REGION-CODE-LONGER-THAN-8"
+    wh = open_warehouse(warehouse_url)
+    create_schema(wh)
+    queries.load_stations(wh, registry)
+    a = registry["station_id"].iloc[0]
+    store(wh, registry, [event("turnout", a, at(10), "obs-1", ballots_issued=10,
+                               source="observer_count")])
+    for ordered in (True, False):
+        state = by_id(station_state(wh, ordered=ordered))
+        assert state["region_code"].to_dict() == registry.set_index("station_id")[
+            "region_code"].to_dict()
+        assert state.at[a, "ballots"] == 10
+    wh.close()
+
+
+def test_the_kept_registry_gives_the_state_read_whole_and_follows_a_new_registry(day) -> None:
+    wh, registry, (a, _b, _c, d) = day
+    kept = RegistryCache()
+    for as_of in (None, dt.datetime.fromisoformat(at(10, 30))):
+        whole = by_id(station_state(wh, as_of, ordered=False).drop(columns="fingerprint"))
+        assert by_id(kept.station_state(wh, as_of).drop(columns="fingerprint")).equals(whole)
+    before = by_id(kept.station_state(wh))["fingerprint"]
+    store(wh, registry, [event("turnout", a, at(13), "obs-1", ballots_issued=300,
+                               source="observer_count")])
+    after = by_id(kept.station_state(wh))
+    assert after.at[a, "ballots"] == 300
+    changed = after["fingerprint"] != before
+    assert list(changed[changed].index) == [a]
+    # A registry loaded again with other voters at one station: read again, seen.
+    moved = registry.copy()
+    moved.loc[moved["station_id"] == d, "registered_voters"] += 7
+    queries.load_stations(wh, moved)
+    state = by_id(kept.station_state(wh))
+    assert state.at[d, "registered_voters"] == int(
+        registry.loc[registry["station_id"] == d, "registered_voters"].iloc[0]) + 7
+    assert state["fingerprint"][d] != after["fingerprint"][d]
+    assert by_id(station_state(wh, ordered=False).drop(columns="fingerprint")).equals(
+        state.drop(columns="fingerprint"))
+
+
+def test_the_kept_registry_survives_a_merge_of_the_stations_table(day, monkeypatch,
+                                                                   warehouse_url) -> None:
+    wh, registry, _stations = day
+    reads = []
+    original = queries.station_registry
+    monkeypatch.setattr(queries, "station_registry", lambda w: reads.append(1) or original(w))
+    kept = RegistryCache()
+    first = by_id(kept.station_state(wh))
+    queries.load_stations(wh, registry)  # the same registry again: new parts, new blocks
+    wh.command("OPTIMIZE TABLE $db.stations FINAL")
+    second = by_id(kept.station_state(wh))
+    wh.command("OPTIMIZE TABLE $db.stations FINAL")  # merged again: the same blocks
+    third = by_id(kept.station_state(wh))
+    assert first.equals(second) and second.equals(third)
+    if warehouse_url.startswith("chdb://"):  # a server's folders have no UUID: read whole
+        assert len(reads) == 2  # once, once more for the new blocks, not for the merge
