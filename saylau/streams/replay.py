@@ -140,21 +140,26 @@ class Replayer:
 
 
 class AlertEvidence:
-    """The events an ``AlertMonitor`` judgement needs. Of turnout reports and protocols it
-    reads only which stations they concern (it then reads their history from the
-    warehouse), so one per station and kind is kept; every other event is kept."""
+    """The events an ``AlertMonitor`` judgement needs. Of protocols it reads only which
+    stations they concern, and of turnout reports that and each station's earliest time
+    (it judges from there, reading the warehouse), so one protocol per station is kept and
+    the earliest turnout report per station; every other event is kept."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []
-        self._stations: set[tuple[str, str]] = set()
+        self._kept: dict[tuple[str, str], int] = {}  # (kind, station) -> index in events
 
     def add(self, events: Iterable[Event]) -> None:
         for event in events:
             if isinstance(event, Turnout | Protocol):
                 key = (event.kind, event.station_id)
-                if key in self._stations:
+                index = self._kept.get(key)
+                if index is not None:
+                    kept = self.events[index]
+                    if isinstance(event, Turnout) and event.occurred_at < kept.occurred_at:
+                        self.events[index] = event
                     continue
-                self._stations.add(key)
+                self._kept[key] = len(self.events)
             self.events.append(event)
 
 
