@@ -22,7 +22,7 @@ from saylau.streams.batch import Message, SeenIds, process_batch
 from saylau.streams.sink import WarehouseSink
 from saylau.warehouse import queries
 from saylau.warehouse.client import create_schema, open_warehouse
-from tests.integration.events import encode
+from tests.integration.events import at, encode, event
 from tests.integration.scenario import ScenarioDay
 
 pytestmark = pytest.mark.timeout(600)
@@ -102,3 +102,21 @@ def test_the_same_day_in_any_order_and_batching_gives_the_same_alerts(
             ("reversed", day[::-1], [500], 1)]:
         other = alert_table(tmp_path / name, registry, values, batch_sizes, judge_every)
         pd.testing.assert_frame_equal(other, in_order, check_like=True, obj=name)
+
+
+def test_a_late_report_inside_an_hour_leaves_that_hours_jump_as_it_was(
+        tmp_path: Path, registry: pd.DataFrame) -> None:
+    """A jump alert covers an hour: a report arriving late in the middle of the hour is
+    judged with the whole hour (from its start), so the alert keeps its first jump."""
+    station = registry["station_id"].iloc[0]
+    voters = int(registry["registered_voters"].iloc[0])
+    reports = [event("turnout", station, when, ballots_issued=int(voters * share))
+               for when, share in ((at(9, 30), 0.05), (at(10, 5), 0.25), (at(10, 45), 0.48),
+                                   (at(10, 20), 0.255))]
+    values = [encode(report) for report in reports]
+    together = alert_table(tmp_path / "together", registry, values, [10])
+    one_by_one = alert_table(tmp_path / "one-by-one", registry, values, [1])
+    jumps = together[together["kind"] == "turnout_jump"]
+    assert len(jumps) == 1
+    assert jumps["occurred_at"].iloc[0] == pd.Timestamp(at(10, 5)).tz_convert("UTC")
+    pd.testing.assert_frame_equal(one_by_one, together, check_like=True)
