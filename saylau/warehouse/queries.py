@@ -233,8 +233,9 @@ WHERE station_id IN (SELECT arrayJoin({stations:Array(String)}))
 
 # The alert judge's window: the turnout reports of each station from its own start (epoch
 # seconds, ``transform`` maps a station to it), and the highest count of each station and
-# source before that start. A resent report lands twice until a merge: GROUP BY event_id,
-# and a max is not changed by a copy.
+# source before that start, from the narrow turnout_reports (keyed by station, source and
+# time). A resent report lands twice until a merge: GROUP BY event_id, and a max is not
+# changed by a copy.
 TURNOUT_WINDOW = """
 SELECT event_id, any(station_id) AS station_id, any(source) AS source,
        toUInt32(any(occurred_at)) AS occurred_at, any(ballots_issued) AS ballots
@@ -246,9 +247,9 @@ GROUP BY event_id
 ORDER BY station_id, occurred_at, event_id"""
 
 TURNOUT_HIGHEST_BEFORE = """
-SELECT station_id, source, max(ballots_issued) AS ballots
-FROM $db.events
-WHERE kind = 'turnout' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
+SELECT station_id, toString(source) AS source, max(ballots_issued) AS ballots
+FROM $db.turnout_reports
+WHERE station_id IN (SELECT arrayJoin({stations:Array(String)}))
       AND toUInt32(occurred_at) < transform(station_id, {stations:Array(String)},
                                             {starts:Array(UInt32)}, toUInt32(0))
 GROUP BY station_id, source"""
