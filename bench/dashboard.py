@@ -53,7 +53,7 @@ from saylau.cli.simulation import read_messages, registry_for, simulate_to_file 
 from saylau.core.settings import Settings, load_settings  # noqa: E402
 from saylau.core.validation import DayWindow, station_index  # noqa: E402
 from saylau.dashboard.snapshot import Snapshot, reporting_moments, take_snapshot  # noqa: E402
-from saylau.streams.batch import REJECTED_COLUMNS, Message, RecentIds, process_batch  # noqa: E402
+from saylau.streams.batch import REJECTED_COLUMNS, Message, SeenIds, process_batch, settle  # noqa: E402
 from saylau.streams.rows import EVENT_COLUMNS, EXITPOLL_COLUMNS, PROTOCOL_COLUMNS  # noqa: E402
 from saylau.warehouse import queries  # noqa: E402
 from saylau.warehouse.client import SCHEMA_PATH, Warehouse, create_schema, open_warehouse  # noqa: E402
@@ -111,11 +111,14 @@ def process_day(folder: Path, settings: Settings, registry: pd.DataFrame, day: P
     """The worker's pure batch path, batch after batch, with one de-duplication memory."""
     stations = station_index(registry)
     window = DayWindow.for_election(settings.election_date, settings.tz)
-    recent, accepted = RecentIds(capacity=30_000_000), 0
+    recent, accepted = SeenIds(), 0
+    written: set[str] = set()  # no warehouse to settle the filter's suspects: kept here
     now = dt.datetime.now(dt.UTC)
     for number, batch in enumerate(batches(day, limit)):
         result = process_batch(batch, stations, window, recent, now)
+        settle(result, written & {s.event_id for s in result.suspects}, now)
         recent.add_all(result.event_ids)
+        written.update(result.event_ids)
         for table, columns, rows in (("events", EVENT_COLUMNS, result.rows),
                                      ("protocols", PROTOCOL_COLUMNS, result.protocols),
                                      ("exitpolls", EXITPOLL_COLUMNS, result.exitpolls),

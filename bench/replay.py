@@ -36,7 +36,7 @@ from saylau.core.validation import DayWindow, station_index
 from saylau.geo.registry import synthetic_registry
 from saylau.ingest.simulator import Progress, Scenario, simulate_day
 from saylau.streams.alerting import Thresholds
-from saylau.streams.batch import RecentIds, process_batch
+from saylau.streams.batch import SeenIds, process_batch
 from saylau.streams.replay import Replayer, cyclic_gc_paused, simulated_batches
 from saylau.warehouse.client import create_schema, open_warehouse
 from saylau.warehouse.queries import load_stations
@@ -65,7 +65,7 @@ def baseline(path: Path, registry: pd.DataFrame, total: int, batch: int) -> floa
     election = Election()
     stations, ballot = station_index(registry), Ballot.of(election)
     window = DayWindow.for_election(election.date, election.tz)
-    recent = RecentIds(capacity=50_000_000)
+    recent = SeenIds()  # as the replay's; its suspects are not settled (no warehouse here)
     bar = Progress(total, "baseline: read+parse")
     started = time.perf_counter()
     with cyclic_gc_paused():  # as in the replay

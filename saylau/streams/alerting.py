@@ -18,6 +18,7 @@ import pandas as pd
 from saylau.core.contract import Checkin, Event, Incident, Protocol, Turnout
 from saylau.streams.alerts import (
     BURST_WINDOW,
+    JUMP_WINDOW,
     Alert,
     burst_alerts,
     protocol_alerts,
@@ -57,7 +58,7 @@ class AlertMonitor:
         """Alert rows for what this batch's events could have changed."""
         rows = self._rows(removal_alerts(events, self.regions))
         rows += self._bursts([e for e in events if isinstance(e, Incident)])
-        rows += self._turnout(sorted({e.station_id for e in events if isinstance(e, Turnout)}))
+        rows += self._turnout([e for e in events if isinstance(e, Turnout)])
         rows += self._protocols(sorted({e.station_id for e in events
                                         if isinstance(e, Protocol)}))
         rows += self._coverage(events)
@@ -80,14 +81,38 @@ class AlertMonitor:
         found = burst_alerts(frame, self.thresholds.burst_incidents, judged)
         return self._rows(found, held, withdraw=False)
 
-    def _turnout(self, stations: list[str]) -> list[dict[str, Any]]:
-        if not stations:
+    def _turnout(self, reports: list[Turnout]) -> list[dict[str, Any]]:
+        """Judge, for each station reported on, the alerts its new reports could change:
+        those of the reports from the start of the hour of its earliest new report.
+
+        Earlier reports keep their judgement: a jump of a report looks back one hour, a
+        decrease at the reports before it, so a new report changes neither for reports
+        before it; and a jump alert covers a whole hour, hence the hour's start. Reading
+        starts an hour before that (a jump's baseline); of the reports before, only the
+        highest count matters (for a decrease), read as one figure per station and source.
+        Stored alerts are withdrawn only from that start on, where the judgement saw all
+        the evidence; the rest were judged on evidence this window does not hold.
+        """
+        if not reports:
             return []
-        history = queries.turnout_history(self.warehouse, stations)
-        found = turnout_alerts(history, self.registered, self.regions, self.polls_open,
-                               self.thresholds.turnout_jump_pct)
+        earliest: dict[str, dt.datetime] = {}
+        for report in reports:
+            at = report.occurred_at.astimezone(dt.UTC)
+            if report.station_id not in earliest or at < earliest[report.station_id]:
+                earliest[report.station_id] = at
+        judged_from = {station: at.replace(minute=0, second=0, microsecond=0)
+                       for station, at in earliest.items()}
+        starts = {station: int((at - JUMP_WINDOW).timestamp())
+                  for station, at in judged_from.items()}
+        window, highest = queries.turnout_window(self.warehouse, starts)
+        found = turnout_alerts(window, self.registered, self.regions, self.polls_open,
+                               self.thresholds.turnout_jump_pct, highest, judged_from)
+        stations = sorted(earliest)
         held = pd.concat([queries.active_alerts(self.warehouse, kind, stations)
                           for kind in ("turnout_jump", "turnout_decrease")])
+        if len(held):
+            start = pd.to_datetime(held["station_id"].map(judged_from), utc=True)
+            held = held[pd.to_datetime(held["occurred_at"], utc=True) >= start]
         return self._rows(found, held)
 
     def _protocols(self, stations: list[str]) -> list[dict[str, Any]]:

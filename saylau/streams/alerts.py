@@ -19,6 +19,7 @@ from saylau.core.contract import Checkout, Event
 
 ALERT_NAMESPACE = uuid.UUID("6c1e2a36-9f7d-4c55-8a43-0d6a1f0b5e21")
 BURST_WINDOW = dt.timedelta(minutes=15)
+JUMP_WINDOW = dt.timedelta(hours=1)  # a turnout jump is a rise since a report this recent
 
 
 @dataclass(frozen=True)
@@ -92,23 +93,38 @@ def _window_counts(incidents: pd.DataFrame) -> pd.DataFrame:
 
 def turnout_alerts(history: pd.DataFrame, registered: Mapping[str, int],
                    regions: Mapping[str, str], polls_open: dt.datetime,
-                   jump_pct: float) -> list[Alert]:
+                   jump_pct: float, highest_before: pd.DataFrame | None = None,
+                   judged_from: Mapping[str, dt.datetime] | None = None) -> list[Alert]:
     """Per station and source: turnout that rose more than ``jump_pct`` % of registered
     voters since the earliest report of the past hour (``turnout_jump``), and cumulative
-    turnout that went down (``turnout_decrease``). ``history`` holds every report of the
-    stations judged.
+    turnout that went down (``turnout_decrease``).
+
+    ``history`` holds every report of the stations judged, or a window of them: with
+    ``judged_from`` (per station, the start of an hour), only the alerts of reports from
+    that moment on are judged, and ``history`` must hold each station's reports from an
+    hour before it (a jump looks back an hour); ``highest_before`` (``station_id, source,
+    ballots``) then gives the highest count reported before the window, which is all a
+    decrease needs of the earlier reports.
 
     Vectorised over all reports at once: a batch can touch thousands of stations.
     """
     if history.empty:
         return []
-    reports = _sorted_reports(history, polls_open)
+    reports = _sorted_reports(history, polls_open, highest_before)
     jumps = _jump_rows(reports, registered, jump_pct)
     decreases = reports[reports["ballots"] < reports["highest_before"]]
+    if judged_from is not None:
+        jumps, decreases = _judged(jumps, judged_from), _judged(decreases, judged_from)
     return _jump_alerts(jumps, regions, jump_pct) + _decrease_alerts(decreases, regions)
 
 
-def _sorted_reports(history: pd.DataFrame, polls_open: dt.datetime) -> pd.DataFrame:
+def _judged(reports: pd.DataFrame, judged_from: Mapping[str, dt.datetime]) -> pd.DataFrame:
+    start = pd.to_datetime(reports["station_id"].map(judged_from), utc=True)
+    return reports[reports["occurred_at"] >= start]
+
+
+def _sorted_reports(history: pd.DataFrame, polls_open: dt.datetime,
+                    highest_before: pd.DataFrame | None = None) -> pd.DataFrame:
     reports = history.assign(occurred_at=pd.to_datetime(history["occurred_at"], utc=True))
     reports = reports.sort_values(["station_id", "source", "occurred_at", "event_id"],
                                   ignore_index=True)
@@ -116,7 +132,12 @@ def _sorted_reports(history: pd.DataFrame, polls_open: dt.datetime) -> pd.DataFr
     seconds = (reports["occurred_at"] - pd.Timestamp(polls_open)).dt.total_seconds()
     reports["group"], reports["seconds"] = group, seconds.to_numpy()
     running_max = reports.groupby("group")["ballots"].cummax()
-    reports["highest_before"] = running_max.groupby(reports["group"]).shift(1).fillna(0)
+    highest = running_max.groupby(reports["group"]).shift(1).fillna(0)
+    if highest_before is not None and len(highest_before):
+        earlier = reports[["station_id", "source"]].merge(
+            highest_before, on=["station_id", "source"], how="left")["ballots"].fillna(0)
+        highest = np.maximum(highest.to_numpy(), earlier.to_numpy())
+    reports["highest_before"] = highest
     return reports
 
 
@@ -127,7 +148,7 @@ def _jump_rows(reports: pd.DataFrame, registered: Mapping[str, int],
     span = 10 ** 7  # seconds: far more than a day
     group = reports["group"].to_numpy()
     key = group * span + reports["seconds"].to_numpy()
-    position = np.searchsorted(key, key - 3600, side="left")
+    position = np.searchsorted(key, key - JUMP_WINDOW.total_seconds(), side="left")
     index = np.arange(len(reports))
     in_window = (position < index) & (group[position] == group)
     baseline = np.where(in_window, reports["ballots"].to_numpy()[position], 0)

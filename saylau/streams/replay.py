@@ -37,7 +37,7 @@ from saylau.core.messages import SimulatedMessage
 from saylau.core.rules import Ballot
 from saylau.core.validation import DayWindow, station_index
 from saylau.streams.alerting import AlertMonitor, Thresholds
-from saylau.streams.batch import BatchResult, Message, RecentIds, process_batch
+from saylau.streams.batch import BatchResult, Message, SeenIds, process_batch
 from saylau.streams.sink import WarehouseSink
 from saylau.warehouse.client import Warehouse
 
@@ -82,8 +82,9 @@ class Replayer:
         self.ballot = Ballot.of(election)
         self.sink = WarehouseSink(warehouse, retries=3)
         self.monitor = AlertMonitor(warehouse, registry, election.opens_at, thresholds)
-        # The whole day is remembered: a replay has no restart that would forget ids.
-        self.recent = RecentIds(capacity=50_000_000)
+        # The same bounded filter as the worker's (its suspects are looked up in the warehouse
+        # being filled), so a replay of any length uses the same memory for it.
+        self.recent = SeenIds()
         # Alerts are judged after every ``judge_every`` messages (0: after every batch, as the
         # worker does). Each judgement reads the history of every station the events touch,
         # so judging less often is much faster; the alerts that hold at the end are the same.
@@ -112,11 +113,12 @@ class Replayer:
             # Remembered at once, not after the store as the worker does: a replay stores
             # every batch it processes, or stops altogether.
             self.recent.add_all(result.event_ids)
-            _keep_live_times(result.rows, result.rejects, batch)
             yield batch, result
 
     def _store(self, batch: ReplayBatch, result: BatchResult, counts: ReplayCounts) -> None:
         started = time.perf_counter()
+        self.sink.settle(result)
+        _keep_live_times(result.rows, result.rejects, batch)
         self.sink.write(result)
         counts.insert_seconds += time.perf_counter() - started
         counts.messages += len(batch.messages)
@@ -138,21 +140,26 @@ class Replayer:
 
 
 class AlertEvidence:
-    """The events an ``AlertMonitor`` judgement needs. Of turnout reports and protocols it
-    reads only which stations they concern (it then reads their history from the
-    warehouse), so one per station and kind is kept; every other event is kept."""
+    """The events an ``AlertMonitor`` judgement needs. Of protocols it reads only which
+    stations they concern, and of turnout reports that and each station's earliest time
+    (it judges from there, reading the warehouse), so one protocol per station is kept and
+    the earliest turnout report per station; every other event is kept."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []
-        self._stations: set[tuple[str, str]] = set()
+        self._kept: dict[tuple[str, str], int] = {}  # (kind, station) -> index in events
 
     def add(self, events: Iterable[Event]) -> None:
         for event in events:
             if isinstance(event, Turnout | Protocol):
                 key = (event.kind, event.station_id)
-                if key in self._stations:
+                index = self._kept.get(key)
+                if index is not None:
+                    kept = self.events[index]
+                    if isinstance(event, Turnout) and event.occurred_at < kept.occurred_at:
+                        self.events[index] = event
                     continue
-                self._stations.add(key)
+                self._kept[key] = len(self.events)
             self.events.append(event)
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 
 from saylau.streams.alerting import ALERT_COLUMNS
-from saylau.streams.batch import REJECTED_COLUMNS, BatchResult
+from saylau.streams.batch import REJECTED_COLUMNS, BatchResult, settle
 from saylau.streams.rows import (
     EVENT_COLUMNS,
     EXITPOLL_COLUMNS,
     PROTOCOL_COLUMNS,
     TABULATION_COLUMNS,
 )
+from saylau.warehouse import queries
 from saylau.warehouse.client import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,20 @@ class WarehouseSink:
 
     def write_alerts(self, rows: list[dict]) -> None:
         self._retrying(lambda: self.warehouse.insert_rows("alerts", ALERT_COLUMNS, rows))
+
+    def settle(self, result: BatchResult) -> None:
+        """Keep those of the batch's suspects (ids the filter may have seen) that the
+        warehouse does not hold: one lookup, of the suspects only. Called just before the
+        batch is written, after every earlier batch was, so an earlier copy is found."""
+        if not result.suspects:
+            return
+        stored: set[str] = set()
+
+        def look_up() -> None:
+            stored.update(queries.stored_event_ids(self.warehouse, result.suspect_keys()))
+
+        self._retrying(look_up)
+        settle(result, stored, dt.datetime.now(dt.UTC))
 
     def write(self, result: BatchResult) -> None:
         """Insert the batch's rows. Raises after ``retries`` failures in a row, so the worker
@@ -52,3 +68,4 @@ class WarehouseSink:
                 log.warning("warehouse write failed (attempt %d of %d): %s",
                             attempt, self.retries, error)
                 time.sleep(self.pause_s)
+

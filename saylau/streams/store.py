@@ -36,7 +36,7 @@ from saylau.core.settings import Settings
 from saylau.core.validation import DayWindow, station_index
 from saylau.kafka.producer import EventProducer
 from saylau.streams.alerting import AlertMonitor, Thresholds
-from saylau.streams.batch import BatchResult, Message, RecentIds, process_batch
+from saylau.streams.batch import BatchResult, Message, SeenIds, process_batch
 from saylau.streams.sink import WarehouseSink
 from saylau.warehouse.client import Warehouse
 
@@ -130,7 +130,7 @@ class BatchStore:
         self.window = DayWindow.for_election(election.date, election.tz)
         self.ballot = Ballot.of(election)
         self.stations = station_index(registry)
-        self.recent = RecentIds()
+        self.recent = SeenIds()
         self.sink = WarehouseSink(warehouse)
         self.monitor = AlertMonitor(warehouse, registry, election.opens_at, Thresholds(
             settings.alert_burst_incidents, settings.alert_turnout_jump_pct,
@@ -147,8 +147,9 @@ class BatchStore:
         result = process_batch(messages, self.stations, self.window, self.recent,
                                dt.datetime.now(dt.UTC), self.ballot)
         # Seen from now on, so that the next batch, prepared while this one is written,
-        # drops resent copies of its events. Should the write fail, the process stops and
-        # this memory with it.
+        # holds resent copies of its events as suspects: by the time that batch is written
+        # (``write``, in order) this one is in the warehouse, where ``settle`` finds them.
+        # Should the write fail, the process stops and this memory with it.
         self.recent.add_all(result.event_ids)
         return Prepared(result, time.perf_counter() - started)
 
@@ -156,6 +157,7 @@ class BatchStore:
         """Insert a prepared batch and publish its rejects: the second half of ``insert``."""
         started = time.perf_counter()
         result = prepared.result
+        self.sink.settle(result)
         self.sink.write(result)
         self.publisher.send(self.publisher.rejected_topic,
                             kafka_messages(result.rejects, "source_topic"))

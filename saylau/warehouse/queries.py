@@ -13,7 +13,7 @@ argMax / uniqExact / GROUP BY event_id, so a resent event can never count twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -263,6 +263,36 @@ FROM (SELECT * FROM $db.events
 GROUP BY event_id
 ORDER BY station_id, occurred_at, event_id"""
 
+# Which of these ids the archive holds: the worker's check of the ids its filter may have
+# seen (saylau/streams/batch.py, SeenIds). Looked up by the archive's key (station, event).
+STORED_EVENT_IDS = """
+SELECT DISTINCT event_id FROM $db.events
+WHERE station_id IN (SELECT arrayJoin({stations:Array(String)}))
+      AND event_id IN (SELECT arrayJoin({ids:Array(String)}))"""
+
+# The alert judge's window: the turnout reports of each station from its own start (epoch
+# seconds, ``transform`` maps a station to it), and the highest count of each station and
+# source before that start, from the narrow turnout_reports (keyed by station, source and
+# time). A resent report lands twice until a merge: GROUP BY event_id, and a max is not
+# changed by a copy.
+TURNOUT_WINDOW = """
+SELECT event_id, any(station_id) AS station_id, any(source) AS source,
+       toUInt32(any(occurred_at)) AS occurred_at, any(ballots_issued) AS ballots
+FROM (SELECT * FROM $db.events
+      WHERE kind = 'turnout' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
+            AND toUInt32(occurred_at) >= transform(station_id, {stations:Array(String)},
+                                                   {starts:Array(UInt32)}, toUInt32(0)))
+GROUP BY event_id
+ORDER BY station_id, occurred_at, event_id"""
+
+TURNOUT_HIGHEST_BEFORE = """
+SELECT station_id, toString(source) AS source, max(ballots_issued) AS ballots
+FROM $db.turnout_reports
+WHERE station_id IN (SELECT arrayJoin({stations:Array(String)}))
+      AND toUInt32(occurred_at) < transform(station_id, {stations:Array(String)},
+                                            {starts:Array(UInt32)}, toUInt32(0))
+GROUP BY station_id, source"""
+
 # Observers expelled (check-outs for ``removed``), once per event: the forensics' evidence
 # that a count went unwatched because the watcher was sent away.
 OBSERVER_REMOVALS = """
@@ -416,6 +446,30 @@ def turnout_history(wh: Warehouse, station_ids: list[str],
     params = {**_as_of(as_of), "stations": list(station_ids)}
     frame = _as_ints(wh.query_df(TURNOUT_HISTORY, params), ["ballots", "occurred_at"])
     return frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s", utc=True))
+
+
+def stored_event_ids(wh: Warehouse, keys: Sequence[tuple[str, str]]) -> set[str]:
+    """Which of these (station_id, event_id) the archive holds, by event id."""
+    if not keys:
+        return set()
+    stations = sorted({station for station, _ in keys})
+    ids = sorted({event_id for _, event_id in keys})
+    frame = wh.query_df(STORED_EVENT_IDS, {"stations": stations, "ids": ids})
+    return {str(event_id) for event_id in frame["event_id"]}
+
+
+def turnout_window(wh: Warehouse, starts: Mapping[str, int]) -> tuple[pd.DataFrame,
+                                                                      pd.DataFrame]:
+    """The turnout reports of each station from its start (epoch seconds) on, as
+    ``turnout_history`` gives them, and ``station_id, source, ballots``: the highest
+    count of each station and source reported before its start."""
+    stations = sorted(starts)
+    params = {"stations": stations, "starts": [int(starts[s]) for s in stations]}
+    frame = _as_ints(wh.query_df(TURNOUT_WINDOW, params), ["ballots", "occurred_at"])
+    reports = frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s",
+                                                      utc=True))
+    highest = _as_ints(wh.query_df(TURNOUT_HIGHEST_BEFORE, params), ["ballots"])
+    return reports, highest
 
 
 def observer_removals(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.DataFrame:

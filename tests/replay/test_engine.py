@@ -59,7 +59,7 @@ def test_leaving_read_ahead_early_stops_its_thread() -> None:
     assert threading.active_count() == before
 
 
-def test_alert_evidence_keeps_one_turnout_and_protocol_per_station_and_every_other_event():
+def test_alert_evidence_keeps_the_earliest_turnout_and_one_protocol_per_station_and_the_rest():
     import json
 
     from saylau.core.contract import parse_event
@@ -75,6 +75,6 @@ def test_alert_evidence_keeps_one_turnout_and_protocol_per_station_and_every_oth
              parsed(event("incident", "S1", at(12), category="other", severity=1)),
              parsed(event("incident", "S1", at(13), category="other", severity=1))]
     evidence = AlertEvidence()
-    evidence.add(turnout[:2])
-    evidence.add([turnout[2], *other])
-    assert evidence.events == [turnout[0], *other]
+    evidence.add(turnout[1:])
+    evidence.add([turnout[0], *other])
+    assert evidence.events == [turnout[0], *other]  # 09:00 took the place of 10:00

@@ -6,11 +6,13 @@ import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from saylau.core.contract import Checkout, Incident
 from saylau.streams.alerts import (
+    JUMP_WINDOW,
     burst_alerts,
     protocol_alerts,
     removal_alerts,
@@ -144,3 +146,38 @@ def test_burst_alerts_keep_utc_times_and_respect_the_judged_buckets():
     assert alerts[0].occurred_at.utcoffset() == dt.timedelta(0)
     later = (at(12), at(12))
     assert burst_alerts(frame, threshold=5, buckets=later) == []
+
+
+def random_history(seed: int) -> pd.DataFrame:
+    """Reports of three stations and two sources, with jumps, drops and equal times."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for station in ("S1", "S2", "S3"):
+        for source in ("observer_count", "official"):
+            for n in range(40):
+                minute = int(rng.integers(0, 13 * 60))
+                rows.append({"event_id": f"{station}-{source}-{n}", "station_id": station,
+                             "source": source, "occurred_at": at(7) + dt.timedelta(
+                                 minutes=minute - minute % 7),
+                             "ballots": max(0, int(minute * 1.2 + rng.integers(-150, 150)))})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_window_and_the_highest_count_before_it_judge_as_the_whole_history(seed):
+    history = random_history(seed).assign(
+        occurred_at=lambda f: pd.to_datetime(f["occurred_at"], utc=True))
+    registered = {"S1": 1000, "S2": 400, "S3": 2000}
+    judged_from = {"S1": pd.Timestamp(at(10)).tz_convert("UTC").to_pydatetime(),
+                   "S2": pd.Timestamp(at(14)).tz_convert("UTC").to_pydatetime(),
+                   "S3": pd.Timestamp(at(7)).tz_convert("UTC").to_pydatetime()}
+    start = pd.to_datetime(history["station_id"].map(judged_from), utc=True) - JUMP_WINDOW
+    window = history[history["occurred_at"] >= start]
+    before = history[history["occurred_at"] < start]
+    highest = before.groupby(["station_id", "source"], as_index=False)["ballots"].max()
+    everything = turnout_alerts(history, registered, {}, OPEN, 15.0)
+    expected = [a for a in everything if a.occurred_at >= judged_from[a.station_id]]
+    windowed = turnout_alerts(window, registered, {}, OPEN, 15.0, highest, judged_from)
+    assert sorted(windowed, key=lambda a: a.alert_id) == sorted(expected,
+                                                                key=lambda a: a.alert_id)
+    assert {a.kind for a in expected} == {"turnout_jump", "turnout_decrease"}

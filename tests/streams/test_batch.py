@@ -14,7 +14,9 @@ from saylau.streams.batch import (
     REJECTED_COLUMNS,
     Message,
     RecentIds,
+    SeenIds,
     process_batch,
+    settle,
 )
 from saylau.streams.rows import EVENT_COLUMNS
 
@@ -189,41 +191,72 @@ def test_empty_batch_gives_an_empty_result():
     assert (result.rows, result.rejects, result.duplicates) == ([], [], 0)
 
 
-# --- RecentIds ----------------------------------------------------------------------------
+# --- SeenIds: the bounded filter, and settling its suspects ----------------------------
 
 
-def test_recent_ids_remembers_what_was_added():
-    recent = RecentIds()
-    recent.add_all(["a", "b"])
-    assert "a" in recent and "b" in recent and "c" not in recent
-    assert len(recent) == 2
+def test_seen_ids_never_forgets_what_was_added():
+    seen = SeenIds(bits=2 ** 16)
+    ids = [str(uuid.uuid4()) for _ in range(2000)]
+    seen.add_all(ids)
+    assert seen.perhaps_seen(ids).all()  # no false negatives, however full
+    assert len(seen) == 2000
 
 
-def test_recent_ids_evicts_the_oldest_beyond_capacity():
-    recent = RecentIds(capacity=3)
-    recent.add_all(["a", "b", "c", "d", "e"])
-    assert len(recent) == 3
-    assert [key in recent for key in "abcde"] == [False, False, True, True, True]
+def test_seen_ids_says_certainly_new_for_most_ids_never_added():
+    seen = SeenIds(bits=2 ** 20)
+    seen.add_all(str(uuid.uuid4()) for _ in range(10_000))
+    others = [str(uuid.uuid4()) for _ in range(10_000)]
+    assert seen.perhaps_seen(others).sum() < 10  # about 0.0003 expected at this load
 
 
-def test_recent_ids_evicts_across_calls():
-    recent = RecentIds(capacity=2)
-    recent.add_all(["a"])
-    recent.add_all(["b"])
-    recent.add_all(["c"])
-    assert "a" not in recent and "b" in recent and "c" in recent
+def test_seen_ids_memory_is_fixed_however_many_ids_are_added():
+    seen = SeenIds(bits=2 ** 16)
+    before = seen.nbytes
+    for _ in range(50):  # 100,000 ids into 8 KiB: 12 times more ids than bytes
+        seen.add_all(str(uuid.uuid4()) for _ in range(2000))
+    assert seen.nbytes == before == 2 ** 13
+    assert len(seen) == 100_000  # a count, not the ids
 
 
-def test_adding_a_known_id_does_not_grow_recent_ids():
-    recent = RecentIds(capacity=5)
-    recent.add_all(["a", "a", "b", "a"])
-    assert len(recent) == 2
+def test_seen_ids_wants_a_power_of_two():
+    with pytest.raises(ValueError):
+        SeenIds(bits=1000)
 
 
-@pytest.mark.parametrize("capacity", [1, 10, 100])
-def test_recent_ids_never_exceeds_its_capacity(capacity):
-    recent = RecentIds(capacity=capacity)
-    for start in range(0, 500, 50):
-        recent.add_all(str(n) for n in range(start, start + 50))
-        assert len(recent) <= capacity
-    assert "499" in recent
+def test_event_the_filter_may_have_seen_is_held_as_a_suspect():
+    value = event()
+    seen = SeenIds()
+    seen.add_all([json.loads(value)["event_id"]])
+    result = run(messages(value), seen)
+    assert result.rows == [] and result.duplicates == 1
+    assert result.suspect_keys() == [("KAZ011-0457", json.loads(value)["event_id"])]
+
+
+def test_settled_suspect_that_the_warehouse_holds_stays_a_duplicate():
+    value = event()
+    seen = SeenIds()
+    seen.add_all([json.loads(value)["event_id"]])
+    result = run(messages(value, event()), seen)
+    settle(result, {json.loads(value)["event_id"]}, NOW)
+    assert len(result.rows) == 1 and result.duplicates == 1 and result.suspects == []
+
+
+def test_a_collision_never_drops_a_real_event():
+    # A filter of 64 bits, all set: every id is a suspect, as if every hash collided.
+    full = SeenIds(bits=64, hashes=1)
+    full.add_all(str(n) for n in range(2000))
+    values = [event(ballots_issued=n) for n in range(20)]
+    result = run(messages(*values), full)
+    assert result.rows == [] and len(result.suspects) == 20
+    settle(result, set(), NOW)  # the warehouse holds none of them
+    assert sorted(row["ballots_issued"] for row in result.rows) == list(range(20))
+    assert len(result.protocols) == 0 and result.duplicates == 0
+
+
+def test_settling_keeps_the_copy_in_the_batch_dropped():
+    value = event()
+    full = SeenIds(bits=64, hashes=1)
+    full.add_all(str(n) for n in range(2000))
+    result = run(messages(value, value), full)
+    settle(result, set(), NOW)
+    assert len(result.rows) == 1 and result.duplicates == 1
