@@ -33,7 +33,6 @@ eps_last_tenth=… p95_latency_s=…``.
 from __future__ import annotations
 
 import argparse
-import json
 import mmap
 import os
 import shutil
@@ -50,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.pipeline import VisibilityProbe, realistic_events  # noqa: E402
+from bench.pipeline import VisibilityProbe, realistic_events, send_paced  # noqa: E402
 from saylau.core.contract import EVENT_TOPICS  # noqa: E402
 from saylau.core.election import Election  # noqa: E402
 from saylau.geo.registry import synthetic_registry, write_registry_csv  # noqa: E402
@@ -253,16 +252,8 @@ def latency(bootstrap: str, url: str, registry: pd.DataFrame, seconds: int,
     probe = VisibilityProbe(url, pd.Timestamp.now(tz="UTC").to_pydatetime()
                             - pd.Timedelta(seconds=1))
     probe.start()
-    sent: dict[str, float] = {}
     with EventProducer(bootstrap, PREFIX) as producer:
-        started = time.perf_counter()
-        for number, (suffix, key, value) in enumerate(events):
-            due = started + number / LATENCY_RATE
-            while time.perf_counter() < due:
-                time.sleep(0.0005)
-            producer.send_raw(f"{PREFIX}.{suffix}", key, value)
-            sent[json.loads(value)["event_id"]] = time.perf_counter()
-        producer.flush()
+        sent = send_paced(producer, PREFIX, events, LATENCY_RATE)
     probe.wait_for(set(sent), timeout=120)
     probe.stop()
     seen = [probe.first_seen[event_id] - at for event_id, at in sent.items()

@@ -220,6 +220,21 @@ def measure_faust_ceiling(bootstrap, prefix, total) -> Throughput:
                 child.kill()
 
 
+def send_paced(producer: EventProducer, prefix: str, events: list[tuple[str, str, bytes]],
+               rate: float) -> dict[str, float]:
+    """Send ``events`` at a steady ``rate`` per second: {event_id: perf_counter when sent}."""
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    for number, (suffix, key, value) in enumerate(events):
+        due = started + number / rate
+        while time.perf_counter() < due:
+            time.sleep(0.0005)
+        producer.send_raw(f"{prefix}.{suffix}", key, value)
+        sent[json.loads(value)["event_id"]] = time.perf_counter()
+    producer.flush()
+    return sent
+
+
 def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate: int):
     """p95 seconds from send to queryable in the warehouse at a steady ``rate`` events/s.
 
@@ -241,15 +256,7 @@ def measure_latency(bootstrap, prefix, url, folder, registry, seconds: int, rate
         producer.flush()
         if not probe.wait_for({json.loads(value)["event_id"]}, timeout=120):
             raise RuntimeError(f"the worker stored nothing within 120 s:\n{worker.tail()}")
-        sent: dict[str, float] = {}
-        started = time.perf_counter()
-        for number, (suffix, key, value) in enumerate(events):
-            due = started + number / rate
-            while time.perf_counter() < due:
-                time.sleep(0.0005)
-            producer.send_raw(f"{prefix}.{suffix}", key, value)
-            sent[json.loads(value)["event_id"]] = time.perf_counter()
-        producer.flush()
+        sent = send_paced(producer, prefix, events, rate)
         probe.wait_for(set(sent), timeout=60)
         probe.stop()
         worker.stop()
