@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from saylau.dashboard.snapshot import current_settings
 
@@ -86,6 +87,14 @@ def step(day: Day, minutes: int, speed: int) -> tuple[int, bool]:
     """One second of play: the next position, and whether play goes on (not at the end)."""
     position = min(day.minutes, minutes + speed)
     return position, position < day.minutes
+
+
+def play_tick(day: Day, minutes: int, speed: int) -> tuple[int, tuple[Any, Any]]:
+    """A tick of play: the next position, and the interval's ``disabled`` and the button's
+    label. Until the end a tick leaves those two alone: on a busy server its answer can
+    arrive after the answer to a pause click, and must not start play again."""
+    position, going = step(day, minutes, speed)
+    return position, ((no_update, no_update) if going else (True, "▶ play"))
 
 
 def as_of_text(moment: dt.datetime | None) -> str | None:
@@ -163,8 +172,9 @@ class TimeTravel:
             if not paused and minutes >= day.minutes:
                 minutes = 0  # play from the start after the end
         elif trigger == self.tick and not paused:
-            minutes, going = step(day, minutes, int(speed or 15))
-            paused = not going
+            minutes, state = play_tick(day, minutes, int(speed or 15))
+            moment = moment_at(day, minutes)
+            return (as_of_text(moment), minutes, *state, describe(moment, tz))
         moment = moment_at(day, minutes)
         return (as_of_text(moment), minutes, paused, "❚❚ pause" if not paused else "▶ play",
                 describe(moment, tz))

@@ -6,8 +6,17 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from dash import no_update
 
-from saylau.dashboard.timetravel import BadAsOf, Day, minutes_into, moment_at, parse_as_of, step
+from saylau.dashboard.timetravel import (
+    BadAsOf,
+    Day,
+    minutes_into,
+    moment_at,
+    parse_as_of,
+    play_tick,
+    step,
+)
 
 ALMATY = ZoneInfo("Asia/Almaty")
 DAY = Day(dt.datetime(2026, 3, 15, 6, tzinfo=ALMATY), dt.datetime(2026, 3, 16, 0, tzinfo=ALMATY))
@@ -49,3 +58,9 @@ def test_slider_positions_round_trip_and_clamp_to_the_day():
 def test_play_steps_by_the_speed_and_stops_at_the_end():
     assert step(DAY, 100, 15) == (115, True)
     assert step(DAY, DAY.minutes - 5, 15) == (DAY.minutes, False)
+
+
+def test_a_tick_of_play_leaves_the_play_state_alone_until_the_end():
+    # A tick's answer may arrive after a pause click's: it must not start play again.
+    assert play_tick(DAY, 0, 15) == (15, (no_update, no_update))
+    assert play_tick(DAY, DAY.minutes - 5, 15) == (DAY.minutes, (True, "▶ play"))
