@@ -254,14 +254,16 @@ FROM (SELECT * FROM $db.protocols
 GROUP BY station_id, source
 ORDER BY station_id, source"""
 
-TURNOUT_HISTORY = """
+# Turnout reports of some stations, each once, in a span of time ({span}, a condition).
+TURNOUT_REPORTS = """
 SELECT event_id, any(station_id) AS station_id, any(source) AS source,
        toUInt32(any(occurred_at)) AS occurred_at, any(ballots_issued) AS ballots
 FROM (SELECT * FROM $db.events
       WHERE kind = 'turnout' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
-            AND occurred_at <= {as_of:DateTime})
+            AND {span})
 GROUP BY event_id
 ORDER BY station_id, occurred_at, event_id"""
+TURNOUT_HISTORY = TURNOUT_REPORTS.replace("{span}", "occurred_at <= {as_of:DateTime}")
 
 # Which of these ids the archive holds: the worker's check of the ids its filter may have
 # seen (saylau/streams/batch.py, SeenIds). Looked up by the archive's key (station, event).
@@ -275,15 +277,9 @@ WHERE station_id IN (SELECT arrayJoin({stations:Array(String)}))
 # source before that start, from the narrow turnout_reports (keyed by station, source and
 # time). A resent report lands twice until a merge: GROUP BY event_id, and a max is not
 # changed by a copy.
-TURNOUT_WINDOW = """
-SELECT event_id, any(station_id) AS station_id, any(source) AS source,
-       toUInt32(any(occurred_at)) AS occurred_at, any(ballots_issued) AS ballots
-FROM (SELECT * FROM $db.events
-      WHERE kind = 'turnout' AND station_id IN (SELECT arrayJoin({stations:Array(String)}))
-            AND toUInt32(occurred_at) >= transform(station_id, {stations:Array(String)},
-                                                   {starts:Array(UInt32)}, toUInt32(0)))
-GROUP BY event_id
-ORDER BY station_id, occurred_at, event_id"""
+TURNOUT_WINDOW = TURNOUT_REPORTS.replace(
+    "{span}", "toUInt32(occurred_at) >= transform(station_id, {stations:Array(String)}, "
+              "{starts:Array(UInt32)}, toUInt32(0))")
 
 TURNOUT_HIGHEST_BEFORE = """
 SELECT station_id, toString(source) AS source, max(ballots_issued) AS ballots
@@ -438,13 +434,15 @@ def latest_protocols(wh: Warehouse, as_of: dt.datetime | None = None,
 
 def turnout_history(wh: Warehouse, station_ids: list[str],
                     as_of: dt.datetime | None = None) -> pd.DataFrame:
-    """Every turnout report of these stations, ordered by station, time and event id.
+    """Every turnout report of these stations, ordered by station, time and event id."""
+    return _turnout_reports(wh, TURNOUT_HISTORY, {**_as_of(as_of),
+                                                  "stations": list(station_ids)})
 
-    Times come as epoch seconds and become UTC timestamps here: the alert judge reads whole
-    days of reports, and the server engine's driver made a datetime per value (via pytz).
-    """
-    params = {**_as_of(as_of), "stations": list(station_ids)}
-    frame = _as_ints(wh.query_df(TURNOUT_HISTORY, params), ["ballots", "occurred_at"])
+
+def _turnout_reports(wh: Warehouse, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Times come as epoch seconds and become UTC timestamps here: the alert judge reads
+    many reports, and the server engine's driver made a datetime per value (via pytz)."""
+    frame = _as_ints(wh.query_df(sql, params), ["ballots", "occurred_at"])
     return frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s", utc=True))
 
 
@@ -465,9 +463,7 @@ def turnout_window(wh: Warehouse, starts: Mapping[str, int]) -> tuple[pd.DataFra
     count of each station and source reported before its start."""
     stations = sorted(starts)
     params = {"stations": stations, "starts": [int(starts[s]) for s in stations]}
-    frame = _as_ints(wh.query_df(TURNOUT_WINDOW, params), ["ballots", "occurred_at"])
-    reports = frame.assign(occurred_at=pd.to_datetime(frame["occurred_at"], unit="s",
-                                                      utc=True))
+    reports = _turnout_reports(wh, TURNOUT_WINDOW, params)
     highest = _as_ints(wh.query_df(TURNOUT_HIGHEST_BEFORE, params), ["ballots"])
     return reports, highest
 
