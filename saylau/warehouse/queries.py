@@ -386,6 +386,19 @@ def station_assignments(wh: Warehouse, as_of: dt.datetime | None = None) -> pd.D
     return wh.query_df(STATION_ASSIGNMENTS, _as_of(as_of))
 
 
+def _state_parts(as_of: dt.datetime | None, region: str | None,
+                 now: bool) -> dict[str, str]:
+    """The pieces of STATION_STATE's branches: of ``region`` or all, from the pre-aggregated
+    tables (``now``) or the archive, with the newest report's time only as of a moment."""
+    stations = STATION_IN_REGION if region else ""
+    turnout = TURNOUT_NOW if now else TURNOUT_AS_OF
+    presence = PRESENCE_NOW if now else PRESENCE_AS_OF
+    return {"stations": stations, "targets": TARGET_IN_REGION if region else "",
+            "turnout": turnout.format(stations=stations),
+            "presence": presence.format(stations=stations),
+            "turnout_at": NEWEST_REPORT if as_of is not None else ""}
+
+
 def station_state_inputs(wh: Warehouse, as_of: dt.datetime | None = None,
                          region: str | None = None, now: bool = False,
                          ordered: bool = True) -> pd.DataFrame:
@@ -394,15 +407,9 @@ def station_state_inputs(wh: Warehouse, as_of: dt.datetime | None = None,
     the pre-aggregated tables, right only when no event is later than ``as_of`` (see
     saylau/warehouse/state.py). Not ``ordered``: in no particular order, with a ``fingerprint``
     column instead. The time of the latest report (``turnout_at``) only as of a moment."""
-    stations = STATION_IN_REGION if region else ""
-    turnout = TURNOUT_NOW if now else TURNOUT_AS_OF
-    presence = PRESENCE_NOW if now else PRESENCE_AS_OF
-    parts = {"stations": stations, "targets": TARGET_IN_REGION if region else "",
-             "turnout": turnout.format(stations=stations),
-             "presence": presence.format(stations=stations),
+    parts = {**_state_parts(as_of, region, now),
              "order": STATION_ORDER if ordered else "",
-             "fingerprint": "" if ordered else STATION_FINGERPRINT,
-             "turnout_at": NEWEST_REPORT if as_of is not None else ""}
+             "fingerprint": "" if ordered else STATION_FINGERPRINT}
     params = {**_as_of(as_of), **({"region": region} if region else {})}
     frame = wh.query_df(STATION_STATE.format(**parts), params)
     if len(frame) and int(frame["region_length"].max()) > REGION_KEY_BYTES:
@@ -735,11 +742,7 @@ def station_events_state(wh: Warehouse, as_of: dt.datetime | None = None,
                          now: bool = False) -> pd.DataFrame:
     """``station_state_inputs`` without the registry's columns, unordered, with each id's
     hash (``station_hash``) and a fingerprint of what events changed."""
-    sql = STATION_EVENTS_STATE.format(
-        stations="", targets="", turnout=(TURNOUT_NOW if now else TURNOUT_AS_OF).format(
-            stations=""),
-        presence=(PRESENCE_NOW if now else PRESENCE_AS_OF).format(stations=""),
-        turnout_at=NEWEST_REPORT if as_of is not None else "")
+    sql = STATION_EVENTS_STATE.format(**_state_parts(as_of, None, now))
     return _as_ints(wh.query_df(sql, _as_of(as_of)),
                     ["ballots", "ballots_official", "present", "removed"])
 
